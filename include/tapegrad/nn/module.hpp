@@ -1,0 +1,52 @@
+#pragma once
+// nn::Module: parameters, children, train/eval — torch.nn.Module's bookkeeping.
+// Modules hold parameter tensors as handles: copying a module shares its parameters.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tapegrad/tensor.hpp"
+
+namespace tapegrad {
+namespace nn {
+
+template <class T = float> class Module {
+public:
+    virtual ~Module() = default;
+    virtual Tensor<T> forward(const Tensor<T>& x) = 0;
+    Tensor<T> operator()(const Tensor<T>& x) { return forward(x); }
+    // torch's repr of this module alone, e.g. "Linear(in_features=4, out_features=2, bias=True)".
+    virtual std::string repr() const = 0;
+
+    // Every parameter of this module and its children, in registration order, each once.
+    std::vector<Tensor<T>> parameters() const;
+    // With dotted names: "weight", "0.weight", "fc1.bias".
+    std::vector<std::pair<std::string, Tensor<T>>> named_parameters(const std::string& prefix = "") const;
+    const std::vector<std::pair<std::string, std::shared_ptr<Module<T>>>>& named_children() const { return children_; }
+
+    void train(bool on = true);
+    void eval() { train(false); }
+    bool is_training() const { return training_; }
+    void zero_grad(bool set_to_none = false);
+    // The module tree printed as torch prints it.
+    std::string to_string() const;
+
+protected:
+    // Registers p (made a leaf that requires grad) under name; returns it.
+    Tensor<T> register_parameter(const std::string& name, Tensor<T> p);
+    template <class M> std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
+        check_name(name);
+        children_.emplace_back(name, m);
+        return m;
+    }
+
+private:
+    void check_name(const std::string& name) const;
+    std::vector<std::pair<std::string, Tensor<T>>> params_;
+    std::vector<std::pair<std::string, std::shared_ptr<Module<T>>>> children_;
+    bool training_ = true;
+};
+
+}  // namespace nn
+}  // namespace tapegrad

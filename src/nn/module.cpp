@@ -1,0 +1,151 @@
+// Module bookkeeping and the basic layers.
+#include <cmath>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "tapegrad/nn/layers.hpp"
+#include "tapegrad/ops.hpp"
+
+namespace tapegrad {
+namespace nn {
+
+template <class T> void Module<T>::check_name(const std::string& name) const {
+    if (name.empty() || name.find('.') != std::string::npos)
+        throw ValueError("Module: a parameter or child name must be non-empty and contain no '.', got \"" + name + "\"");
+    for (auto& p : params_)
+        if (p.first == name) throw ValueError("Module: attribute '" + name + "' already exists");
+    for (auto& c : children_)
+        if (c.first == name) throw ValueError("Module: attribute '" + name + "' already exists");
+}
+
+template <class T> Tensor<T> Module<T>::register_parameter(const std::string& name, Tensor<T> p) {
+    check_name(name);
+    if (p.defined()) p.requires_grad_(true);
+    params_.emplace_back(name, p);
+    return p;
+}
+
+template <class T>
+std::vector<std::pair<std::string, Tensor<T>>> Module<T>::named_parameters(const std::string& prefix) const {
+    std::vector<std::pair<std::string, Tensor<T>>> out;
+    std::set<const void*> seen;  // a parameter shared by two modules is listed once, as torch does
+    // depth-first in registration order: own parameters, then each child's
+    std::function<void(const std::string&, const Module<T>&)> walk = [&](const std::string& pre, const Module<T>& m) {
+        for (auto& p : m.params_) {
+            if (!p.second.defined() || !seen.insert(p.second.impl()).second) continue;
+            out.emplace_back(pre.empty() ? p.first : pre + "." + p.first, p.second);
+        }
+        for (auto& c : m.children_) walk(pre.empty() ? c.first : pre + "." + c.first, *c.second);
+    };
+    walk(prefix, *this);
+    return out;
+}
+
+template <class T> std::vector<Tensor<T>> Module<T>::parameters() const {
+    std::vector<Tensor<T>> out;
+    for (auto& p : named_parameters()) out.push_back(p.second);
+    return out;
+}
+
+template <class T> void Module<T>::train(bool on) {
+    training_ = on;
+    for (auto& c : children_) c.second->train(on);
+}
+
+template <class T> void Module<T>::zero_grad(bool set_to_none) {
+    for (auto& p : parameters()) p.zero_grad(set_to_none);
+}
+
+template <class T> std::string Module<T>::to_string() const {
+    if (children_.empty()) return repr();
+    std::ostringstream os;
+    os << repr() << "(\n";
+    for (auto& c : children_) {
+        std::string inner = c.second->to_string();
+        std::string indented;
+        for (char ch : inner) indented += ch == '\n' ? std::string("\n  ") : std::string(1, ch);
+        os << "  (" << c.first << "): " << indented << "\n";
+    }
+    os << ")";
+    return os.str();
+}
+
+namespace init {
+template <class T> void uniform_(Tensor<T>& t, double a, double b, Generator& gen) {
+    for (auto& x : t.mutable_value()) x = static_cast<T>(a + (b - a) * gen.uniform());
+}
+template <class T> void kaiming_uniform_(Tensor<T>& t, double a, Generator& gen) {
+    if (t.dim() < 2)
+        throw ValueError("kaiming_uniform_: Fan in and fan out can not be computed for tensor with fewer than 2 dimensions");
+    std::size_t fan_in = t.size(1);
+    for (std::size_t d = 2; d < t.dim(); ++d) fan_in *= t.size(static_cast<std::ptrdiff_t>(d));
+    if (fan_in == 0) return;  // torch warns and leaves an empty tensor alone
+    const double gain = std::sqrt(2.0 / (1.0 + a * a));
+    const double bound = gain * std::sqrt(3.0 / double(fan_in));
+    uniform_(t, -bound, bound, gen);
+}
+}  // namespace init
+
+template <class T>
+Linear<T>::Linear(std::size_t in, std::size_t out, bool with_bias, Generator& gen) : in_features(in), out_features(out) {
+    weight = this->register_parameter("weight", Tensor<T>(xt::xarray<T>::from_shape({out, in})));
+    if (with_bias) bias = this->register_parameter("bias", Tensor<T>(xt::xarray<T>::from_shape({out})));
+    reset_parameters(gen);
+}
+
+template <class T> void Linear<T>::reset_parameters(Generator& gen) {
+    std::fill(weight.mutable_value().begin(), weight.mutable_value().end(), T(0));
+    init::kaiming_uniform_(weight, std::sqrt(5.0), gen);
+    if (bias.defined()) {
+        const double bound = in_features > 0 ? 1.0 / std::sqrt(double(in_features)) : 0.0;
+        init::uniform_(bias, -bound, bound, gen);
+    }
+}
+
+template <class T> Tensor<T> Linear<T>::forward(const Tensor<T>& x) { return linear(x, weight, bias); }
+
+template <class T> std::string Linear<T>::repr() const {
+    return "Linear(in_features=" + std::to_string(in_features) + ", out_features=" + std::to_string(out_features) +
+           ", bias=" + (bias.defined() ? "True" : "False") + ")";
+}
+
+template <class T> Tensor<T> ReLU<T>::forward(const Tensor<T>& x) { return relu(x); }
+
+template <class T> Tensor<T> Flatten<T>::forward(const Tensor<T>& x) { return flatten(x, start_dim, end_dim); }
+template <class T> std::string Flatten<T>::repr() const {
+    return "Flatten(start_dim=" + std::to_string(start_dim) + ", end_dim=" + std::to_string(end_dim) + ")";
+}
+
+template <class T> void Sequential<T>::push_back(std::shared_ptr<Module<T>> m) {
+    if (!m) throw ValueError("Sequential: cannot add a null module");
+    this->register_module(std::to_string(layers_.size()), m);
+    layers_.push_back(std::move(m));
+}
+
+template <class T> std::shared_ptr<Module<T>> Sequential<T>::operator[](std::size_t i) const {
+    if (i >= layers_.size())
+        throw IndexError("Sequential: index " + std::to_string(i) + " is out of range (size " +
+                         std::to_string(layers_.size()) + ")");
+    return layers_[i];
+}
+
+template <class T> Tensor<T> Sequential<T>::forward(const Tensor<T>& x) {
+    Tensor<T> h = x;
+    for (auto& m : layers_) h = m->forward(h);
+    return h;
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                               \
+    template class Module<T>;                                                 \
+    template class Linear<T>;                                                 \
+    template class ReLU<T>;                                                   \
+    template class Flatten<T>;                                                \
+    template class Sequential<T>;                                             \
+    template void init::uniform_(Tensor<T>&, double, double, Generator&);     \
+    template void init::kaiming_uniform_(Tensor<T>&, double, Generator&);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+
+}  // namespace nn
+}  // namespace tapegrad
