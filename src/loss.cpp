@@ -115,26 +115,29 @@ Tensor<T> cross_entropy(const Tensor<T>& input, const xt::xarray<std::int64_t>& 
     const std::size_t N = L.ln.outer, C = L.ln.len, D = L.ln.inner;
     const T eps = T(label_smoothing);
     const T* w = weight.defined() ? weight.value().data() : nullptr;
-    xt::xarray<T> logp = xt::xarray<T>::from_shape(in), prob = xt::xarray<T>::from_shape(in);
-    detail::log_softmax_kernel(input.value().data(), logp.data(), prob.data(), L.ln);
-
+    T wsum = 0;
+    for (std::size_t c = 0; c < C; ++c) wsum += w ? w[c] : T(1);
+    // One pass per position: the softmax is kept for the backward; logp_c = (x_c − m) − lse is
+    // never stored, the loss only needs it at the target (and summed, for smoothing).
     // loss_n = (1−ε)·(−w_t·logp_t) + ε/C·(−Σ_c w_c·logp_c); ignored positions are 0
+    xt::xarray<T> prob = xt::xarray<T>::from_shape(in);
     xt::xarray<T> per = xt::zeros<T>(L.positions);
     T total_weight = 0;
-    const T* lp = logp.data();
+    const T* x = input.value().data();
     for (std::size_t n = 0; n < N; ++n)
         for (std::size_t d = 0; d < D; ++d) {
-            const std::size_t pos = n * D + d;
-            if (t[pos] < 0) continue;
+            const std::size_t pos = n * D + d, base = n * C * D + d;
+            if (t[pos] < 0) continue;  // ignored: no loss, no gradient, no softmax needed
+            T m, lse;
+            detail::softmax_row(x + base, C, D, prob.data() + base, m, lse);
             const std::size_t tc = static_cast<std::size_t>(t[pos]);
             const T wt = w ? w[tc] : T(1);
             total_weight += wt;
-            T nll = -wt * lp[(n * C + tc) * D + d];
-            T loss = nll;
+            T loss = -wt * ((x[base + tc * D] - m) - lse);
             if (eps > T(0)) {
-                T smooth = 0;
-                for (std::size_t c = 0; c < C; ++c) smooth += lp[(n * C + c) * D + d] * (w ? w[c] : T(1));
-                loss = (T(1) - eps) * nll + (-smooth) * (eps / T(C));
+                T sx = 0;
+                for (std::size_t c = 0; c < C; ++c) sx += (x[base + c * D] - m) * (w ? w[c] : T(1));
+                loss = (T(1) - eps) * loss + (-(sx - lse * wsum)) * (eps / T(C));
             }
             per.data()[pos] = loss;
         }
@@ -157,8 +160,6 @@ Tensor<T> cross_entropy(const Tensor<T>& input, const xt::xarray<std::int64_t>& 
         throw ValueError("cross_entropy: the gradient with respect to weight is not supported; pass a weight that "
                          "does not require grad (torch does not support it either)");
     // d loss_n / d x_c = p_c·S − ((1−ε)·w_t·[c = t] + ε/C·w_c), S = (1−ε)·w_t + ε/C·Σ_k w_k
-    T wsum = 0;
-    for (std::size_t c = 0; c < C; ++c) wsum += w ? w[c] : T(1);
     record<T>(out, "cross_entropy", {input},
               [input, prob = std::move(prob), t, weight, N, C, D, eps, wsum, scale, reduction](
                   const xt::xarray<T>& g, const xt::xarray<T>&) {

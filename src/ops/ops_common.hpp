@@ -38,8 +38,12 @@ struct Lines {
 };
 Lines lines_around(const Shape& s, std::size_t dim);
 
+// One softmax row of length C read with stride `stride`: returns its max m and lse = log Σ exp(x − m),
+// and writes exp(x − m)/Σ into p (same stride) when p is not null. One exp per element (SIMD).
+template <class T> void softmax_row(const T* x, std::size_t C, std::size_t stride, T* p, T& m, T& lse);
+
 // Stable log-softmax along the middle axis of (outer, len, inner): logp = (x − max) − log Σ exp(x − max).
-// When prob is not null it also receives the softmax exp(logp), computed once here.
+// Either output may be null; prob receives the softmax, computed in the same pass.
 template <class T> void log_softmax_kernel(const T* x, T* logp, T* prob, Lines ln);
 }  // namespace detail
 }  // namespace tapegrad

@@ -3,6 +3,8 @@
 #include <limits>
 #include <vector>
 
+#include <xsimd/xsimd.hpp>
+
 #include "ops_common.hpp"
 
 namespace tapegrad {
@@ -17,28 +19,77 @@ Lines lines_around(const Shape& s, std::size_t dim) {
     return r;
 }
 
+namespace {
+// Contiguous row: max, then e = exp(x − m) written to e_out and summed, all in SIMD batches.
+template <class T> void softmax_contiguous(const T* x, std::size_t C, T* e_out, T& m, T& s) {
+    using B = xsimd::batch<T>;
+    constexpr std::size_t W = B::size;
+    const std::size_t body = C - C % W;
+    m = -std::numeric_limits<T>::infinity();
+    if (body) {
+        B bm = B::load_unaligned(x);
+        for (std::size_t c = W; c < body; c += W) bm = xsimd::max(bm, B::load_unaligned(x + c));
+        alignas(64) T lanes[W];
+        bm.store_aligned(lanes);
+        for (std::size_t k = 0; k < W; ++k) m = lanes[k] > m ? lanes[k] : m;
+    }
+    for (std::size_t c = body; c < C; ++c) m = x[c] > m ? x[c] : m;
+    // A NaN anywhere must poison the row, whatever the max instruction did with it: every exp
+    // argument is ≤ 0 for finite rows, so nothing overflows; NaN and ±inf propagate through e.
+    const B bmax(m);
+    B acc(T(0));
+    for (std::size_t c = 0; c < body; c += W) {
+        B e = xsimd::exp(B::load_unaligned(x + c) - bmax);
+        e.store_unaligned(e_out + c);
+        acc += e;
+    }
+    s = xsimd::hadd(acc);
+    for (std::size_t c = body; c < C; ++c) {
+        e_out[c] = std::exp(x[c] - m);
+        s += e_out[c];
+    }
+}
+template <class T> std::vector<T>& scratch(std::size_t n) {
+    thread_local std::vector<T> buf;
+    if (buf.size() < n) buf.resize(n);
+    return buf;
+}
+}  // namespace
+
+template <class T> void softmax_row(const T* x, std::size_t C, std::size_t stride, T* p, T& m, T& lse) {
+    T s = 0;
+    if (stride == 1 && p) {
+        softmax_contiguous(x, C, p, m, s);
+    } else {
+        auto& buf = scratch<T>(2 * C);
+        T* xs = buf.data();
+        T* e = buf.data() + C;
+        const T* src = x;
+        if (stride != 1) {
+            for (std::size_t c = 0; c < C; ++c) xs[c] = x[c * stride];
+            src = xs;
+        }
+        softmax_contiguous(src, C, e, m, s);
+        if (p)
+            for (std::size_t c = 0; c < C; ++c) p[c * stride] = e[c];
+    }
+    lse = std::log(s);
+    if (p) {
+        const T inv = T(1) / s;
+        for (std::size_t c = 0; c < C; ++c) p[c * stride] *= inv;
+    }
+}
+template void softmax_row(const float*, std::size_t, std::size_t, float*, float&, float&);
+template void softmax_row(const double*, std::size_t, std::size_t, double*, double&, double&);
+
 template <class T> void log_softmax_kernel(const T* x, T* logp, T* prob, Lines ln) {
     for (std::size_t o = 0; o < ln.outer; ++o)
         for (std::size_t i = 0; i < ln.inner; ++i) {
-            const T* xs = x + o * ln.len * ln.inner + i;
-            T* ls = logp + o * ln.len * ln.inner + i;
-            const std::size_t st = ln.inner;
-            T m = -std::numeric_limits<T>::infinity();
-            bool nan = false;
-            for (std::size_t l = 0; l < ln.len; ++l) {
-                nan |= std::isnan(xs[l * st]);
-                if (xs[l * st] > m) m = xs[l * st];
-            }
-            if (nan) m = std::numeric_limits<T>::quiet_NaN();
-            // every exp argument is ≤ 0, so nothing overflows; the largest term is exp(0) = 1
-            T s = 0;
-            for (std::size_t l = 0; l < ln.len; ++l) s += std::exp(xs[l * st] - m);
-            const T lse = std::log(s);
-            for (std::size_t l = 0; l < ln.len; ++l) ls[l * st] = (xs[l * st] - m) - lse;
-            if (prob) {
-                T* ps = prob + o * ln.len * ln.inner + i;
-                for (std::size_t l = 0; l < ln.len; ++l) ps[l * st] = std::exp(ls[l * st]);
-            }
+            const std::size_t base = o * ln.len * ln.inner + i, st = ln.inner;
+            T m, lse;
+            softmax_row(x + base, ln.len, st, prob ? prob + base : nullptr, m, lse);
+            if (logp)
+                for (std::size_t l = 0; l < ln.len; ++l) logp[base + l * st] = (x[base + l * st] - m) - lse;
         }
 }
 template void log_softmax_kernel(const float*, float*, float*, Lines);
