@@ -15,8 +15,11 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Trains the Fashion-MNIST classifier with the default settings and writes its curves, metrics
+# and checkpoint next to the build.
 demo: build
-	./$(BUILD)/examples/custom_op
+	./$(BUILD)/examples/train_fashion_mnist --plot $(BUILD)/fashion_mnist.svg \
+	    --metrics $(BUILD)/fashion_mnist_metrics.jsonl --save $(BUILD)/fashion_mnist.npz
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -541,6 +541,28 @@ def gen_errors():
 
 # ---------------------------------------------------------------------------
 
+def gen_lr_scheduler():
+    """Learning rates after construction and after each scheduler.step(), as torch computes them."""
+    cases = []
+    specs = [
+        ("StepLR", dict(step_size=3, gamma=0.5), 0.1, 12),
+        ("StepLR", dict(step_size=1, gamma=0.9), 0.05, 8),
+        ("CosineAnnealingLR", dict(T_max=15, eta_min=0.0), 0.05, 15),
+        ("CosineAnnealingLR", dict(T_max=5, eta_min=0.001), 0.1, 23),  # past T_max: back up again
+    ]
+    for name, kw, lr, steps in specs:
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([p], lr=lr, momentum=0.9)
+        sched = getattr(torch.optim.lr_scheduler, name)(opt, **kw)
+        lrs = [opt.param_groups[0]["lr"]]
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+            lrs.append(opt.param_groups[0]["lr"])
+        cases.append({"scheduler": name, "kwargs": kw, "lr": lr, "lrs": lrs})
+    return cases
+
+
 def main(argv=None):
     repo_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -571,6 +593,10 @@ def main(argv=None):
     nll, nll_tags = gen_nll_loss()
     written.append(write_fixture(args.out, "nll_loss.json", nll))
     print_counts("nll_loss", nll_tags, ["layout", "input", "weight", "ignore", "reduction"])
+
+    sch = gen_lr_scheduler()
+    written.append(write_fixture(args.out, "lr_scheduler.json", sch))
+    print("lr_scheduler: %d cases" % len(sch))
 
     errs = gen_errors()
     written.append(write_fixture(args.out, "errors.json", errs))
