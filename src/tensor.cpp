@@ -174,8 +174,69 @@ template <class T> Tensor<T>& Tensor<T>::requires_grad_(bool flag) {
 
 template <class T> std::string Tensor<T>::grad_fn() const { return impl_ && impl_->node ? impl_->node->name : ""; }
 
+namespace {
+// Adds rows of `values` into the dense array `dst` (first dim = rows).
+template <class T>
+void scatter_rows(xt::xarray<T>& dst, const std::vector<std::int64_t>& rows, const xt::xarray<T>& values) {
+    const std::size_t width = rows.empty() ? 0 : values.size() / rows.size();
+    T* d = dst.data();
+    const T* v = values.data();
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+        T* row = d + std::size_t(rows[k]) * width;
+        for (std::size_t j = 0; j < width; ++j) row[j] += v[k * width + j];
+    }
+}
+}  // namespace
+
+template <class T> const std::vector<std::int64_t>& Tensor<T>::sparse_grad_rows() const {
+    if (!has_sparse_grad()) throw AutogradError("Tensor::sparse_grad_rows: the gradient is not sparse");
+    return impl_->sparse_rows;
+}
+template <class T> const typename Tensor<T>::array_type& Tensor<T>::sparse_grad_values() const {
+    if (!has_sparse_grad()) throw AutogradError("Tensor::sparse_grad_values: the gradient is not sparse");
+    return impl_->sparse_values;
+}
+
+template <class T>
+void Tensor<T>::accumulate_sparse_grad(const std::vector<std::int64_t>& rows, const array_type& values) const {
+    check_defined("accumulate_sparse_grad");
+    auto& im = *impl_;
+    const std::size_t n0 = im.value.dimension() ? im.value.shape()[0] : 0;
+    const std::size_t width = n0 ? im.value.size() / n0 : 0;
+    if (values.size() != rows.size() * width)
+        throw ShapeError("accumulate_sparse_grad: " + std::to_string(rows.size()) + " rows need " +
+                         std::to_string(rows.size() * width) + " values, got " + std::to_string(values.size()));
+    for (auto r : rows)
+        if (r < 0 || std::size_t(r) >= n0) throw IndexError("accumulate_sparse_grad: row " + std::to_string(r) + " out of range");
+    if (im.has_grad || im.node) {  // dense already (or a non-leaf, whose gradients are dense)
+        bool acc = false;
+        auto& buf = grad_buffer(acc);
+        if (!acc) std::fill(buf.begin(), buf.end(), T(0));
+        scatter_rows(buf, rows, values);
+        return;
+    }
+    if (!im.has_sparse) {
+        im.sparse_rows = rows;
+        im.sparse_values = values;
+        im.has_sparse = true;
+        return;
+    }
+    im.sparse_rows.insert(im.sparse_rows.end(), rows.begin(), rows.end());
+    xt::xarray<T> joined = xt::xarray<T>::from_shape({im.sparse_rows.size(), width});
+    std::copy(im.sparse_values.begin(), im.sparse_values.end(), joined.begin());
+    std::copy(values.begin(), values.end(), joined.begin() + std::ptrdiff_t(im.sparse_values.size()));
+    im.sparse_values = std::move(joined);
+}
+
 template <class T> const typename Tensor<T>::array_type& Tensor<T>::grad() const {
     check_defined("grad");
+    if (!impl_->has_grad && impl_->has_sparse) {  // densify on first read
+        impl_->grad = xt::zeros<T>(impl_->value.shape());
+        scatter_rows(impl_->grad, impl_->sparse_rows, impl_->sparse_values);
+        impl_->has_grad = true;
+        impl_->has_sparse = false;
+        impl_->sparse_rows.clear();
+    }
     if (!impl_->has_grad)
         throw AutogradError(
             "Tensor::grad: this tensor has no gradient (it does not require grad, backward has not reached it yet, "
@@ -184,6 +245,7 @@ template <class T> const typename Tensor<T>::array_type& Tensor<T>::grad() const
 }
 template <class T> typename Tensor<T>::array_type& Tensor<T>::mutable_grad() {
     check_defined("mutable_grad");
+    if (impl_->has_sparse) (void)grad();  // densify
     if (!impl_->has_grad) {
         impl_->grad.resize(impl_->value.shape());
         std::fill(impl_->grad.begin(), impl_->grad.end(), T(0));
@@ -193,7 +255,12 @@ template <class T> typename Tensor<T>::array_type& Tensor<T>::mutable_grad() {
 }
 
 template <class T> void Tensor<T>::zero_grad(bool set_to_none) {
-    if (!impl_ || !impl_->has_grad) return;
+    if (!impl_) return;
+    if (impl_->has_sparse) {  // a sparse gradient is dropped either way: zero rows are no rows
+        impl_->has_sparse = false;
+        impl_->sparse_rows.clear();
+    }
+    if (!impl_->has_grad) return;
     if (set_to_none)
         impl_->has_grad = false;  // keep the buffer: the next backward reuses it without allocating
     else
@@ -243,6 +310,7 @@ template <class T> typename Tensor<T>::array_type& Tensor<T>::grad_buffer(bool& 
             "Trying to backward through the graph a second time (or directly access saved tensors after they have "
             "already been freed). Saved intermediate values of the graph are freed when you call backward(). "
             "Specify retain_graph=true if you need to backward through the graph a second time.");
+    if (im.has_sparse && !im.has_grad) (void)grad();  // a dense contribution makes the gradient dense
     if (im.has_grad) {
         accumulate = true;
     } else {

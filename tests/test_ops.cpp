@@ -198,6 +198,14 @@ std::map<std::string, std::vector<Case>> all_cases() {
         {[t3](const Vec& x) { return nll_loss(log_softmax(x[0], 1), t3); }, {rnd(g, {4, 3})}},
         {[t3i, w](const Vec& x) { return nll_loss(x[0], t3i, w, -100, Reduction::None); }, {rnd(g, {4, 3})}},
     };
+    const xt::xarray<std::int64_t> eidx = {0, 2, 2, 4, 1}, eoff = {0, 2, 2};
+    m["embedding_bag"] = {
+        {[eidx, eoff](const Vec& x) { return embedding_bag(eidx, x[0], eoff); }, {rnd(g, {5, 3})}},
+        {[eidx, eoff](const Vec& x) { return embedding_bag(eidx, x[0], eoff, EmbeddingBagMode::Sum, false, x[1]); },
+         {rnd(g, {5, 3}), rnd(g, {5})}},
+        {[](const Vec& x) { return embedding_bag(xt::xarray<std::int64_t>({{0, 1}, {3, 3}}), x[0], std::nullopt, EmbeddingBagMode::Max); },
+         {spaced(g, {4, 2})}},
+    };
     return m;
 }
 

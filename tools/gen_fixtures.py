@@ -563,6 +563,44 @@ def gen_lr_scheduler():
     return cases
 
 
+def gen_embedding_bag():
+    """F.embedding_bag forward and backward (dense weight gradient, per_sample_weights gradient)."""
+    F = torch.nn.functional
+    cases = []
+    specs = [
+        # (V, D, input, offsets, mode, psw, include_last_offset, padding_idx)
+        (10, 3, [1, 2, 4, 5, 4, 3, 2, 9], [0, 4], "sum", False, False, None),
+        (10, 3, [1, 2, 4, 5, 4, 3, 2, 9], [0, 4], "mean", False, False, None),
+        (10, 3, [1, 2, 4, 5, 4, 3, 2, 9], [0, 4], "max", False, False, None),
+        (10, 4, [1, 2, 4, 5, 4, 3, 2, 9], [0, 2, 2, 7], "mean", False, False, None),   # an empty bag
+        (10, 4, [1, 2, 4, 5, 4, 3, 2, 9], [0, 2, 2, 7], "sum", True, False, None),     # per-sample weights
+        (10, 4, [1, 2, 4, 5, 4, 3, 2, 9], [0, 3, 5, 8], "mean", False, True, None),    # include_last_offset
+        (10, 4, [1, 0, 4, 0, 0, 3, 2, 9], [0, 3, 5], "mean", False, False, 0),         # padding_idx
+        (10, 4, [1, 0, 4, 0, 0, 3, 2, 9], [0, 3, 5], "sum", False, False, 0),
+        (12, 5, [[1, 2, 3], [4, 4, 11], [0, 7, 7]], None, "mean", False, False, None),  # 2-D input
+        (12, 5, [[1, 2, 3], [4, 4, 11], [0, 7, 7]], None, "max", False, False, None),
+        (12, 5, [[1, 2, 3], [4, 4, 11], [0, 7, 7]], None, "sum", True, False, None),
+        (7, 2, [3, 3, 3, 1], [0, 1, 1, 1], "mean", False, False, None),                 # several empty bags
+    ]
+    for V, D, inp, off, mode, use_psw, ilo, pad in specs:
+        weight = torch.randn(V, D, dtype=torch.float64, requires_grad=True)
+        inp_t = torch.tensor(inp, dtype=torch.int64)
+        off_t = torch.tensor(off, dtype=torch.int64) if off is not None else None
+        psw = torch.randn(inp_t.shape, dtype=torch.float64, requires_grad=True) if use_psw else None
+        out = F.embedding_bag(inp_t, weight, off_t, mode=mode, per_sample_weights=psw,
+                              include_last_offset=ilo, padding_idx=pad)
+        g = torch.randn(out.shape, dtype=torch.float64)
+        out.backward(g)
+        cases.append({
+            "input": jtensor(inp_t), "offsets": jtensor(off_t) if off_t is not None else None,
+            "weight": jtensor(weight.detach()), "mode": mode, "include_last_offset": ilo,
+            "padding_idx": pad, "per_sample_weights": jtensor(psw.detach()) if psw is not None else None,
+            "grad_out": jtensor(g), "out": jtensor(out.detach()), "grad_weight": jtensor(weight.grad),
+            "grad_per_sample_weights": jtensor(psw.grad) if psw is not None else None,
+        })
+    return cases
+
+
 def main(argv=None):
     repo_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -597,6 +635,10 @@ def main(argv=None):
     sch = gen_lr_scheduler()
     written.append(write_fixture(args.out, "lr_scheduler.json", sch))
     print("lr_scheduler: %d cases" % len(sch))
+
+    eb = gen_embedding_bag()
+    written.append(write_fixture(args.out, "embedding_bag.json", eb))
+    print("embedding_bag: %d cases" % len(eb))
 
     errs = gen_errors()
     written.append(write_fixture(args.out, "errors.json", errs))

@@ -31,6 +31,11 @@ template <class T> struct TensorImpl {
     xt::xarray<T> grad;        // meaningful only while has_grad
     bool has_grad = false;
     bool requires_grad = false;
+    // A sparse (row-wise) gradient of a leaf whose first dim indexes rows, as embedding_bag's
+    // backward makes: row ids (duplicates allowed) and one row of values each, (nnz, …).
+    bool has_sparse = false;
+    std::vector<std::int64_t> sparse_rows;
+    xt::xarray<T> sparse_values;
     std::shared_ptr<Node> node;  // the op that produced this tensor; null for leaves
 };
 }  // namespace detail
@@ -70,9 +75,15 @@ public:
     // The op that produced this tensor ("mul", "matmul", …); "" for a leaf.
     std::string grad_fn() const;
 
-    bool has_grad() const { return impl_ && impl_->has_grad; }
+    // A gradient is there, dense or sparse.
+    bool has_grad() const { return impl_ && (impl_->has_grad || impl_->has_sparse); }
     // The accumulated gradient (same shape as value). Throws AutogradError when there is none.
+    // A sparse gradient is made dense on first read (and stays dense).
     const array_type& grad() const;
+    // The gradient is row-sparse (only rows touched by embedding_bag(sparse=true) so far).
+    bool has_sparse_grad() const { return impl_ && impl_->has_sparse && !impl_->has_grad; }
+    const std::vector<std::int64_t>& sparse_grad_rows() const;
+    const array_type& sparse_grad_values() const;  // (nnz, row…), row k belongs to sparse_grad_rows()[k]
     array_type& mutable_grad();
     // Sets the gradient to zeros (set_to_none=false, torch 1.13's default) or drops it.
     void zero_grad(bool set_to_none = false);
@@ -99,6 +110,9 @@ public:
     // Gradient buffer ready to accumulate into: returns it and whether it already holds a value
     // (true: add into it; false: it is sized and must be overwritten).
     array_type& grad_buffer(bool& accumulate) const;
+    // Adds values[k] to row rows[k] of the gradient, keeping it sparse when it is (a leaf with no
+    // dense gradient yet); values is (rows.size(), …row shape).
+    void accumulate_sparse_grad(const std::vector<std::int64_t>& rows, const array_type& values) const;
 
     detail::TensorImpl<T>* impl() const { return impl_.get(); }
     const std::shared_ptr<detail::TensorImpl<T>>& impl_ptr() const { return impl_; }

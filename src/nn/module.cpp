@@ -19,6 +19,10 @@ template <class T> void Module<T>::check_name(const std::string& name) const {
         if (c.first == name) throw ValueError("Module: attribute '" + name + "' already exists");
 }
 
+template <class T> Tensor<T> Module<T>::forward(const Tensor<T>&) {
+    throw ValueError("Module::forward: " + repr() + " does not take a single tensor; call its own forward(...)");
+}
+
 template <class T> Tensor<T> Module<T>::register_parameter(const std::string& name, Tensor<T> p) {
     check_name(name);
     if (p.defined()) p.requires_grad_(true);
@@ -117,6 +121,33 @@ template <class T> std::string Flatten<T>::repr() const {
     return "Flatten(start_dim=" + std::to_string(start_dim) + ", end_dim=" + std::to_string(end_dim) + ")";
 }
 
+template <class T>
+EmbeddingBag<T>::EmbeddingBag(std::size_t n, std::size_t d, EmbeddingBagMode mode, bool sparse,
+                              std::optional<std::int64_t> padding_idx, Generator& gen)
+    : num_embeddings(n), embedding_dim(d), mode(mode), sparse(sparse), padding_idx(padding_idx) {
+    if (padding_idx && (*padding_idx < -std::int64_t(n) || *padding_idx >= std::int64_t(n)))
+        throw ValueError("EmbeddingBag: padding_idx must be within num_embeddings");
+    xt::xarray<T> w = xt::xarray<T>::from_shape({n, d});
+    for (auto& v : w) v = static_cast<T>(gen.normal());
+    if (padding_idx) {
+        const std::size_t p = std::size_t(*padding_idx < 0 ? *padding_idx + std::int64_t(n) : *padding_idx);
+        std::fill(w.begin() + std::ptrdiff_t(p * d), w.begin() + std::ptrdiff_t((p + 1) * d), T(0));
+    }
+    weight = this->register_parameter("weight", Tensor<T>(std::move(w)));
+}
+
+template <class T>
+Tensor<T> EmbeddingBag<T>::forward(const xt::xarray<std::int64_t>& input,
+                                   const std::optional<xt::xarray<std::int64_t>>& offsets, const Tensor<T>& psw) {
+    return embedding_bag(input, weight, offsets, mode, sparse, psw, false, padding_idx);
+}
+
+template <class T> std::string EmbeddingBag<T>::repr() const {
+    const char* m = mode == EmbeddingBagMode::Sum ? "sum" : mode == EmbeddingBagMode::Mean ? "mean" : "max";
+    return "EmbeddingBag(" + std::to_string(num_embeddings) + ", " + std::to_string(embedding_dim) + ", mode='" + m +
+           "'" + (sparse ? ", sparse=True" : "") + ")";
+}
+
 template <class T> void Sequential<T>::push_back(std::shared_ptr<Module<T>> m) {
     if (!m) throw ValueError("Sequential: cannot add a null module");
     this->register_module(std::to_string(layers_.size()), m);
@@ -141,6 +172,7 @@ template <class T> Tensor<T> Sequential<T>::forward(const Tensor<T>& x) {
     template class Linear<T>;                                                 \
     template class ReLU<T>;                                                   \
     template class Flatten<T>;                                                \
+    template class EmbeddingBag<T>;                                           \
     template class Sequential<T>;                                             \
     template void init::uniform_(Tensor<T>&, double, double, Generator&);     \
     template void init::kaiming_uniform_(Tensor<T>&, double, Generator&);

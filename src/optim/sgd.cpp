@@ -1,4 +1,5 @@
 // SGD with torch.optim.SGD's exact update order, in place.
+#include <algorithm>
 #include <sstream>
 
 #include "tapegrad/optim/sgd.hpp"
@@ -63,6 +64,10 @@ template <class T> void SGD<T>::step() {
         for (std::size_t i = 0; i < g.params.size(); ++i) {
             auto& p = g.params[i];
             if (!p.has_grad()) continue;
+            if (p.has_sparse_grad()) {
+                sparse_step(g, i);
+                continue;
+            }
             T* pv = p.mutable_value().data();
             const T* pg = p.grad().data();
             const std::size_t n = p.numel();
@@ -81,6 +86,46 @@ template <class T> void SGD<T>::step() {
                 }
                 pv[k] = pv[k] + (-lr) * d;
             }
+        }
+    }
+}
+
+// A row-sparse gradient: duplicates are summed (coalesced), then only those rows move. Weight decay
+// applies to those rows only, and momentum is "lazy": the buffer is dense, but only the present
+// rows are decayed and updated (rows never seen keep a zero buffer). torch would densify instead;
+// for an embedding table with 2^18 rows this keeps a step proportional to the rows in the batch.
+template <class T> void SGD<T>::sparse_step(ParamGroup<T>& g, std::size_t i) {
+    auto& p = g.params[i];
+    const auto& rows = p.sparse_grad_rows();
+    const auto& vals = p.sparse_grad_values();
+    const std::size_t width = rows.empty() ? 0 : vals.size() / rows.size();
+    // coalesce: order the entries by row, then sum runs of equal rows
+    std::vector<std::size_t> order(rows.size());
+    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return rows[a] < rows[b]; });
+    const T lr = T(g.lr), mom = T(g.momentum), damp = T(g.dampening), wd = T(g.weight_decay);
+    if (mom != T(0) && !has_buf_[i]) {
+        bufs_[i] = xt::zeros<T>(p.value().shape());
+        has_buf_[i] = true;
+    }
+    T* pv = p.mutable_value().data();
+    T* pb = mom != T(0) ? bufs_[i].data() : nullptr;
+    std::vector<T> d(width);
+    for (std::size_t a = 0; a < order.size();) {
+        const std::int64_t r = rows[order[a]];
+        std::fill(d.begin(), d.end(), T(0));
+        for (; a < order.size() && rows[order[a]] == r; ++a)
+            for (std::size_t j = 0; j < width; ++j) d[j] += vals.data()[order[a] * width + j];
+        T* prow = pv + std::size_t(r) * width;
+        T* brow = pb ? pb + std::size_t(r) * width : nullptr;
+        for (std::size_t j = 0; j < width; ++j) {
+            T dj = g.maximize ? -d[j] : d[j];
+            if (wd != T(0)) dj = dj + wd * prow[j];
+            if (brow) {
+                brow[j] = mom * brow[j] + (T(1) - damp) * dj;
+                dj = g.nesterov ? dj + mom * brow[j] : brow[j];
+            }
+            prow[j] = prow[j] + (-lr) * dj;
         }
     }
 }

@@ -3,6 +3,7 @@
 #include <initializer_list>
 
 #include "tapegrad/nn/module.hpp"
+#include "tapegrad/ops.hpp"
 #include "tapegrad/random.hpp"
 
 namespace tapegrad {
@@ -42,6 +43,26 @@ public:
     Tensor<T> forward(const Tensor<T>& x) override;
     std::string repr() const override;
     std::ptrdiff_t start_dim, end_dim;
+};
+
+// torch.nn.EmbeddingBag(num_embeddings, embedding_dim, mode='mean', sparse=False, padding_idx):
+// weight (num_embeddings, embedding_dim) drawn from N(0, 1) as torch does (the padding row zeroed).
+template <class T = float> class EmbeddingBag : public Module<T> {
+public:
+    EmbeddingBag(std::size_t num_embeddings, std::size_t embedding_dim, EmbeddingBagMode mode = EmbeddingBagMode::Mean,
+                 bool sparse = false, std::optional<std::int64_t> padding_idx = std::nullopt,
+                 Generator& gen = default_generator());
+    using Module<T>::forward;
+    // input (n) with offsets (B), or (B, L) without → (B, embedding_dim)
+    Tensor<T> forward(const xt::xarray<std::int64_t>& input,
+                      const std::optional<xt::xarray<std::int64_t>>& offsets = std::nullopt,
+                      const Tensor<T>& per_sample_weights = Tensor<T>());
+    std::string repr() const override;
+    std::size_t num_embeddings, embedding_dim;
+    EmbeddingBagMode mode;
+    bool sparse;
+    std::optional<std::int64_t> padding_idx;
+    Tensor<T> weight;
 };
 
 // Children named "0", "1", …; forward runs them in order.

@@ -14,7 +14,9 @@ namespace nn {
 template <class T = float> class Module {
 public:
     virtual ~Module() = default;
-    virtual Tensor<T> forward(const Tensor<T>& x) = 0;
+    // One tensor in, one out. Modules taking other inputs (EmbeddingBag: indices and offsets)
+    // have their own forward and throw ValueError here.
+    virtual Tensor<T> forward(const Tensor<T>& x);
     Tensor<T> operator()(const Tensor<T>& x) { return forward(x); }
     // torch's repr of this module alone, e.g. "Linear(in_features=4, out_features=2, bias=True)".
     virtual std::string repr() const = 0;

@@ -32,6 +32,9 @@ protected:
 // torch.optim.SGD: with g = ∇ (negated when maximize), in this order
 //   g ← g + weight_decay·p;  buf ← g (first step) or momentum·buf + (1 − dampening)·g;
 //   g ← g + momentum·buf (nesterov) or buf;  p ← p − lr·g
+// A row-sparse gradient (embedding_bag with sparse=true) updates only its rows: duplicates are
+// summed, weight decay applies to those rows only, and momentum is lazy — the buffer is dense but
+// only present rows are decayed and updated (torch would densify the whole table instead).
 template <class T = float> class SGD : public Optimizer<T> {
 public:
     SGD(std::vector<Tensor<T>> params, double lr, double momentum = 0, double dampening = 0, double weight_decay = 0,
@@ -44,6 +47,7 @@ public:
     void set_momentum_buffer(std::size_t i, const xt::xarray<T>& buf);
 
 private:
+    void sparse_step(ParamGroup<T>& g, std::size_t i);
     std::vector<xt::xarray<T>> bufs_;
     std::vector<bool> has_buf_;
 };
