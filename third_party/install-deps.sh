@@ -3,6 +3,7 @@
 # Non-interactive and idempotent; run as root (or with sudo available) on Debian 12.
 #   --bench   also install benchmark-only peers (libtorch-dev)
 #   --tools   also install what tools/ needs to regenerate fixtures (python3-torch, python3-numpy)
+#   --fuzz    also install clang and its libFuzzer/sanitizer runtimes (make fuzz-smoke)
 set -euo pipefail
 
 packages=(
@@ -21,6 +22,7 @@ for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(libtorch-dev) ;;
     --tools) packages+=(python3-torch python3-numpy) ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps.sh: unknown option '$arg' (expected --bench or --tools)" >&2; exit 2 ;;
   esac
 done
