@@ -84,15 +84,27 @@ void append_utf8(std::string& out, std::uint32_t cp) {
 // ---------------------------------------------------------------- headers
 
 struct Headers {
-    std::string content_type, transfer_encoding, subject;
-    bool has_content_type = false, has_transfer_encoding = false, has_subject = false;
+    std::string content_type, transfer_encoding, subject, from;
+    bool has_content_type = false, has_transfer_encoding = false, has_subject = false, has_from = false;
+    std::vector<std::pair<std::string, std::string>> values;  // top level, non-routing headers
     std::size_t body_start = 0;
 };
 
 // Parses the header block at the start of entity. names (top level only) receives every name.
+// Headers whose values are routing noise (hosts, ids, dates): only their names are kept.
+bool is_routing(const std::string& lname) {
+    static const char* const routing[] = {"received", "message-id", "date", "delivery-date", "delivered-to",
+                                          "x-received", "in-reply-to", "references", "subject", "x-uidl",
+                                          "x-authentication-warning", "resent-date", "resent-message-id"};
+    for (const char* r : routing)
+        if (lname == r) return true;
+    return false;
+}
+
 Headers parse_headers(std::string_view entity, bool top, std::vector<std::string>* names) {
     Headers h;
     std::string* current = nullptr;  // value being collected, null when not one we keep
+    std::size_t kept = SIZE_MAX;     // index into h.values of the header being collected
     bool in_header = false, first = true;
     std::size_t pos = 0;
     while (pos < entity.size()) {
@@ -104,6 +116,7 @@ Headers parse_headers(std::string_view entity, bool top, std::vector<std::string
         if (is_wsp(line.text[0])) {
             if (!in_header) break;  // continuation of nothing: body text
             if (current != nullptr) current->append(line.text);  // unfolding keeps the whitespace
+            if (kept != SIZE_MAX && h.values[kept].second.size() < 4096) h.values[kept].second.append(line.text);
             pos = line.next;
             first = false;
             continue;
@@ -128,6 +141,7 @@ Headers parse_headers(std::string_view entity, bool top, std::vector<std::string
         first = false;
         in_header = true;
         current = nullptr;
+        kept = SIZE_MAX;
         std::string lname = to_lower(name);
         std::string_view value = line.text.substr(colon + 1);
         if (lname == "content-type" && !h.has_content_type) {
@@ -139,8 +153,15 @@ Headers parse_headers(std::string_view entity, bool top, std::vector<std::string
         } else if (top && lname == "subject" && !h.has_subject) {
             h.has_subject = true;
             current = &h.subject;
+        } else if (top && names != nullptr && lname == "from" && !h.has_from) {
+            h.has_from = true;
+            current = &h.from;
         }
         if (current != nullptr) current->assign(value);
+        if (top && names != nullptr && !is_routing(lname) && h.values.size() < 256) {
+            h.values.emplace_back(lname, std::string(value.substr(0, 4096)));
+            kept = h.values.size() - 1;
+        }
         if (names != nullptr) names->push_back(std::move(lname));
         pos = line.next;
     }
@@ -244,7 +265,8 @@ int delimiter_kind(std::string_view line, std::string_view delim) {
 }
 
 void walk(std::string_view entity, int depth, bool top, std::string* subject, std::vector<std::string>* names,
-          std::string& body);
+          std::string& body, std::string* from = nullptr,
+          std::vector<std::pair<std::string, std::string>>* values = nullptr);
 
 // The parts of a multipart body; false when no delimiter line is found.
 bool split_multipart(std::string_view body, std::string_view boundary, std::vector<std::string_view>& parts) {
@@ -290,11 +312,14 @@ std::string guess_boundary(std::string_view body) {
 }
 
 void walk(std::string_view entity, int depth, bool top, std::string* subject, std::vector<std::string>* names,
-          std::string& body) {
+          std::string& body, std::string* from, std::vector<std::pair<std::string, std::string>>* values) {
     if (depth > kMaxMimeDepth) return;
     Headers h = parse_headers(entity, top, names);
+    if (values != nullptr)
+        for (auto& [n, v] : h.values) values->emplace_back(n, decode_encoded_words(v));
     std::string_view content = entity.substr(h.body_start);
     if (subject != nullptr && h.has_subject) *subject = decode_encoded_words(h.subject);
+    if (from != nullptr && h.has_from) *from = std::string(trim(decode_encoded_words(h.from)));
     ContentType ct;
     if (h.has_content_type) ct = parse_content_type(h.content_type);
     const bool typed = !ct.type.empty();
@@ -684,7 +709,7 @@ std::string strip_html(std::string_view s) {
 
 Email parse_email(std::string_view raw) {
     Email e;
-    walk(raw, 0, true, &e.subject, &e.header_names, e.body);
+    walk(raw, 0, true, &e.subject, &e.header_names, e.body, &e.from, &e.header_values);
     e.subject = std::string(trim(e.subject));
     return e;
 }
@@ -714,6 +739,11 @@ std::vector<std::string> feature_strings(const Email& e) {
         out.push_back(std::move(f));
     };
     for_each_feature(e.subject, "s:", buf, prev, uni, bi);
+    for (const auto& n : e.header_names) uni("h:", n);
+    for (const auto& [n, v] : e.header_values) {
+        const std::string prefix = n + ":";
+        for_each_token(v, buf, [&](std::string_view t) { uni(prefix, t); });
+    }
     for_each_feature(e.body, "", buf, prev, uni, bi);
     return out;
 }
@@ -733,6 +763,11 @@ std::vector<std::int64_t> hashed_features(const Email& e, std::size_t buckets) {
         out.push_back(static_cast<std::int64_t>(fnv_update(h, b) % nb));
     };
     for_each_feature(e.subject, "s:", buf, prev, uni, bi);
+    for (const auto& n : e.header_names) uni("h:", n);
+    for (const auto& [n, v] : e.header_values) {
+        const std::string prefix = n + ":";
+        for_each_token(v, buf, [&](std::string_view t) { uni(prefix, t); });
+    }
     for_each_feature(e.body, "", buf, prev, uni, bi);
     return out;
 }

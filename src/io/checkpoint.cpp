@@ -37,6 +37,14 @@ using Arrays = std::vector<std::pair<std::string, NpyArray>>;
 
 template <class T> void add_parameters(Arrays& out, const nn::Module<T>& model) {
     for (const auto& [name, p] : model.named_parameters()) out.emplace_back(name, to_npy(p.value()));
+    for (const auto& [name, b] : model.named_buffers()) out.emplace_back(name, to_npy(b.value()));
+}
+
+// Parameters then buffers, in model order: everything a model file holds for this model.
+template <class T> std::vector<std::pair<std::string, Tensor<T>>> model_state(const nn::Module<T>& model) {
+    auto all = model.named_parameters();
+    for (auto& b : model.named_buffers()) all.push_back(b);
+    return all;
 }
 
 // Validated parameter values, by model order; throws before the model is touched.
@@ -44,7 +52,7 @@ template <class T>
 std::vector<xt::xarray<T>> read_parameters(const std::string& path, const std::map<std::string, const NpyArray*>& byname,
                                            const nn::Module<T>& model) {
     std::vector<xt::xarray<T>> values;
-    for (const auto& [name, p] : model.named_parameters()) {
+    for (const auto& [name, p] : model_state(model)) {
         auto it = byname.find(name);
         if (it == byname.end())
             throw IOError("load_checkpoint: '" + path + "': missing parameter '" + name + "' (expected shape " +
@@ -71,7 +79,7 @@ bool is_state_key(const std::string& n) {
 
 template <class T> void check_no_unexpected(const std::string& path, const Arrays& arrays, const nn::Module<T>& model) {
     std::map<std::string, bool> params;
-    for (const auto& np : model.named_parameters()) params[np.first] = true;
+    for (const auto& np : model_state(model)) params[np.first] = true;
     std::string unexpected;
     for (const auto& [n, a] : arrays)
         if (!params.count(n) && !is_state_key(n)) unexpected += (unexpected.empty() ? "\"" : ", \"") + n + "\"";
@@ -99,8 +107,8 @@ template <class T> void load_model(const std::string& path, nn::Module<T>& model
     const Arrays arrays = load_npz(path);
     check_no_unexpected(path, arrays, model);
     auto values = read_parameters(path, index(arrays), model);
-    auto params = model.parameters();
-    for (std::size_t i = 0; i < params.size(); ++i) params[i].mutable_value() = std::move(values[i]);
+    auto state = model_state(model);
+    for (std::size_t i = 0; i < state.size(); ++i) state[i].second.mutable_value() = std::move(values[i]);
 }
 
 template <class T>
@@ -172,8 +180,8 @@ template <class T> TrainState load_checkpoint(const std::string& path, nn::Modul
             st.history[n.substr(kHistory.size())] = std::vector<double>(h.begin(), h.end());
         }
     // everything read and checked: now change the model and the optimizer
-    auto params = model.parameters();
-    for (std::size_t i = 0; i < params.size(); ++i) params[i].mutable_value() = std::move(values[i]);
+    auto state = model_state(model);
+    for (std::size_t i = 0; i < state.size(); ++i) state[i].second.mutable_value() = std::move(values[i]);
     for (auto& [i, b] : bufs) opt.set_momentum_buffer(i, b);
     for (std::size_t g = 0; g < st.lrs.size(); ++g) opt.param_groups()[g].lr = st.lrs[g];
     return st;

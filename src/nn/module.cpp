@@ -15,6 +15,8 @@ template <class T> void Module<T>::check_name(const std::string& name) const {
         throw ValueError("Module: a parameter or child name must be non-empty and contain no '.', got \"" + name + "\"");
     for (auto& p : params_)
         if (p.first == name) throw ValueError("Module: attribute '" + name + "' already exists");
+    for (auto& p : buffers_)
+        if (p.first == name) throw ValueError("Module: attribute '" + name + "' already exists");
     for (auto& c : children_)
         if (c.first == name) throw ValueError("Module: attribute '" + name + "' already exists");
 }
@@ -28,6 +30,25 @@ template <class T> Tensor<T> Module<T>::register_parameter(const std::string& na
     if (p.defined()) p.requires_grad_(true);
     params_.emplace_back(name, p);
     return p;
+}
+
+template <class T> Tensor<T> Module<T>::register_buffer(const std::string& name, Tensor<T> b) {
+    check_name(name);
+    if (b.defined() && b.requires_grad()) b = b.detach();
+    buffers_.emplace_back(name, b);
+    return b;
+}
+
+template <class T>
+std::vector<std::pair<std::string, Tensor<T>>> Module<T>::named_buffers(const std::string& prefix) const {
+    std::vector<std::pair<std::string, Tensor<T>>> out;
+    std::function<void(const std::string&, const Module<T>&)> walk = [&](const std::string& pre, const Module<T>& m) {
+        for (auto& b : m.buffers_)
+            if (b.second.defined()) out.emplace_back(pre.empty() ? b.first : pre + "." + b.first, b.second);
+        for (auto& c : m.children_) walk(pre.empty() ? c.first : pre + "." + c.first, *c.second);
+    };
+    walk(prefix, *this);
+    return out;
 }
 
 template <class T>

@@ -24,6 +24,13 @@ struct Email {
     // =?cs?Q?..?= quoted-printable, whitespace between adjacent encoded words dropped, the charset
     // ignored), leading/trailing whitespace trimmed. "" if there is none.
     std::string subject;
+    // The first top-level From header, unfolded, encoded words decoded, trimmed ("" if none).
+    std::string from;
+    // (lower-cased name, unfolded value with encoded words decoded) of every top-level header
+    // except Subject and the routing headers (Received, Message-ID, Date, Delivered-To, References,
+    // In-Reply-To, ...): From, To, Cc, Return-Path, X-Mailer, Content-Type, List-*, ... At most 256
+    // headers of at most 4096 bytes each.
+    std::vector<std::pair<std::string, std::string>> header_values;
     // The text of every text/plain and text/html part, in document order, joined with '\n':
     // Content-Transfer-Encoding quoted-printable / base64 decoded where declared, HTML stripped
     // (see strip_html). multipart/* is walked recursively (both versions of a
@@ -34,8 +41,9 @@ struct Email {
     // "<html" or "<!doctype" is treated as HTML.
     std::string body;
     // Names of the top-level headers, lower-cased, in order, duplicates kept (e.g. "received"
-    // several times). Only the names: routing headers (Received, Message-ID, Date, ...) are not
-    // used for the subject or body.
+    // several times). Only the names: the values of routing headers (Received, Message-ID, Date,
+    // ...) are never used — which headers a mailer writes (X-Mailer, List-Id, ...) is signal, the
+    // hosts and dates they name are noise.
     std::vector<std::string> header_names;
 };
 
@@ -71,10 +79,12 @@ std::uint64_t fnv1a64(std::string_view s) noexcept;
 
 // The features of an email, as strings, in document order, duplicates kept:
 //   for the subject's tokens t0 t1 t2 ...:  "s:t0", "s:t1", "s:t0 t1", "s:t2", "s:t1 t2", ...
+//   then each top-level header name n:     "h:n" (unigrams only)
+//   then for each (n, v) of header_values, the tokens of v: "n:v0", "n:v1", ... (unigrams only)
 //   then for the body's tokens u0 u1 ...:   "u0", "u1", "u0 u1", "u2", "u1 u2", ...
-// i.e. each token's unigram followed by the bigram it ends; bigrams do not cross from subject to
-// body. (Tokens never contain ' ' and never start with "s:" - ':' is not a word byte - so body and
-// subject features cannot collide as strings.)
+// i.e. each token's unigram followed by the bigram it ends; bigrams do not cross from one stream to
+// the next. (Tokens never contain ' ' or ':' - ':' is not a word byte - so the prefixed streams
+// and the body cannot collide as strings.)
 std::vector<std::string> feature_strings(const Email& e);
 
 // fnv1a64(feature) % buckets for each entry of feature_strings(e), in the same order (computed

@@ -26,6 +26,9 @@ public:
     // With dotted names: "weight", "0.weight", "fc1.bias".
     std::vector<std::pair<std::string, Tensor<T>>> named_parameters(const std::string& prefix = "") const;
     const std::vector<std::pair<std::string, std::shared_ptr<Module<T>>>>& named_children() const { return children_; }
+    // Buffers: state saved with the model that is not trained (torch's register_buffer), e.g. the
+    // idf table of a text model. Dotted names like named_parameters().
+    std::vector<std::pair<std::string, Tensor<T>>> named_buffers(const std::string& prefix = "") const;
 
     void train(bool on = true);
     void eval() { train(false); }
@@ -37,6 +40,8 @@ public:
 protected:
     // Registers p (made a leaf that requires grad) under name; returns it.
     Tensor<T> register_parameter(const std::string& name, Tensor<T> p);
+    // Registers a buffer (no gradient; saved and loaded with the parameters); returns it.
+    Tensor<T> register_buffer(const std::string& name, Tensor<T> b);
     template <class M> std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
         check_name(name);
         children_.emplace_back(name, m);
@@ -45,7 +50,7 @@ protected:
 
 private:
     void check_name(const std::string& name) const;
-    std::vector<std::pair<std::string, Tensor<T>>> params_;
+    std::vector<std::pair<std::string, Tensor<T>>> params_, buffers_;
     std::vector<std::pair<std::string, std::shared_ptr<Module<T>>>> children_;
     bool training_ = true;
 };

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Runs the MLP benchmark (bench/README.md) and prints its tables.
+
+Builds the benchmark programs, then runs them in alternation (floor, tapegrad, libtorch, ...
+again and again) so that a slow spell of the machine hits every system alike:
+
+  threads 1, batch 64:  --rounds rounds  (default 3)
+  threads 2, batch 64:  --rounds rounds
+  threads 1 and 2, batch 256: one round
+
+Each program prints one JSON line; a system's figure is the median over rounds of its per-run
+medians of seconds per epoch. All JSON lines are also written to <build>/bench_results.jsonl.
+libtorch rows are skipped when libtorch_mlp was not built (libtorch not installed).
+
+Usage: bench/run_bench.py [--build-dir build] [--rounds 3] [--epochs 5] [--no-build]
+                          [--threads 1,2] [--no-256] [--no-diagnostics] [--time-limit 20]
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Environment variables that would change a program's thread counts behind its flags.
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "MKL_NUM_THREADS",
+              "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_PROC_BIND", "OMP_DYNAMIC")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def build(build_dir, jobs):
+    subprocess.run(["cmake", "-S", ROOT, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release"], check=True,
+                   stdout=subprocess.DEVNULL)
+    targets = ["floor_mlp", "bench_mlp"]
+    cache = open(os.path.join(build_dir, "CMakeCache.txt")).read()
+    have_torch = "Torch_DIR:PATH=" in cache and "Torch_DIR:PATH=Torch_DIR-NOTFOUND" not in cache
+    if have_torch:
+        targets.append("libtorch_mlp")
+    subprocess.run(["cmake", "--build", build_dir, "-j", str(jobs), "--target", *targets], check=True)
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+class Runner:
+    def __init__(self, build_dir, epochs, time_limit, out):
+        self.bin = {
+            "floor": os.path.join(build_dir, "bench", "floor_mlp"),
+            "tapegrad": os.path.join(build_dir, "bench", "bench_mlp"),
+            "libtorch": os.path.join(build_dir, "bench", "peers", "libtorch_mlp"),
+        }
+        self.epochs = epochs
+        self.time_limit = time_limit
+        self.out = out
+        self.env = {k: v for k, v in os.environ.items() if k not in THREAD_ENV}
+        self.have_torch = os.access(self.bin["libtorch"], os.X_OK)
+
+    def systems(self, threads, diagnostics):
+        """(label, argv, extra env) of every system to run at this thread count."""
+        s = [("floor", [self.bin["floor"]], {}), ("tapegrad", [self.bin["tapegrad"]], {})]
+        if self.have_torch:
+            torch = [self.bin["libtorch"], "--time-limit", str(self.time_limit)]
+            s.append(("libtorch-default", torch + ["--mode", "default"], {}))
+            if threads > 1:  # at 1 thread both modes are the same setting
+                s.append(("libtorch-1omp", torch + ["--mode", "1omp"], {}))
+                if diagnostics:
+                    s.append(("libtorch-default, OMP_WAIT_POLICY=passive", torch + ["--mode", "default"],
+                              {"OMP_WAIT_POLICY": "passive"}))
+        return s
+
+    def run(self, label, argv, extra_env, threads, batch):
+        cmd = argv + ["--threads", str(threads), "--batch-size", str(batch), "--epochs", str(self.epochs)]
+        env = dict(self.env, **extra_env)
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                               timeout=self.time_limit * 3 + 120)
+        except subprocess.TimeoutExpired:
+            log(f"  {label}: timed out")
+            return None
+        wall = time.monotonic() - t0
+        if p.returncode != 0:
+            log(f"  {label}: exit {p.returncode}: {p.stderr.strip()[-500:]}")
+            return None
+        line = [l for l in p.stdout.splitlines() if l.startswith("{")][-1]
+        r = json.loads(line)
+        r["label"], r["wall_s"], r["env"] = label, round(wall, 2), extra_env
+        self.out.write(json.dumps(r) + "\n")
+        self.out.flush()
+        log(f"  {label:44s} {r['median_s_per_epoch']:8.3f} s/epoch  ({wall:5.1f} s wall)")
+        return r
+
+
+def fmt(x, nd=3):
+    return "–" if x is None else f"{x:.{nd}f}"
+
+
+def table(title, results, order, load):
+    """results: label -> list of run dicts; load: 1-min load averages at the start and the end.
+    Returns markdown."""
+    med = {k: statistics.median(r["median_s_per_epoch"] for r in v) for k, v in results.items() if v}
+    floor, tg = med.get("floor"), med.get("tapegrad")
+    lines = [f"### {title}", "", f"load average {load[0]:.2f} at the start, {load[1]:.2f} at the end", "",
+             "| system | s/epoch (median) | run medians | epochs min–max | × floor | × tapegrad "
+             "| acc. epoch 1 | acc. last | peak RSS MB | load s |",
+             "| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for label in order:
+        runs = results.get(label)
+        if not runs:
+            continue
+        m = med[label]
+        eps = [s for r in runs for s in r["s_per_epoch"]]
+        trunc = any(r.get("epochs_requested", r["epochs"]) != r["epochs"] for r in runs)
+        name = label + (" †" if trunc else "")
+        accs1 = [r["accuracy_epoch1"] for r in runs if "accuracy_epoch1" in r]
+        accsl = [r["accuracy_last"] for r in runs if "accuracy_last" in r]
+        loads = [r["load_s"] for r in runs if "load_s" in r]
+        rss = max(r["peak_rss_mb"] for r in runs)
+        extra = f" ({statistics.median(r['gflops'] for r in runs):.0f} GFLOP/s)" if label == "floor" else ""
+        run_meds = " / ".join(f"{r['median_s_per_epoch']:.3f}" for r in runs)
+        lines.append(
+            f"| {name} | {m:.3f}{extra} | {run_meds} "
+            f"| {min(eps):.3f}–{max(eps):.3f} | {fmt(m / floor if floor else None, 2)} "
+            f"| {fmt(m / tg if tg else None, 2)} | {fmt(statistics.median(accs1) if accs1 else None, 4)} "
+            f"| {fmt(statistics.median(accsl) if accsl else None, 4)} | {rss:.0f} "
+            f"| {fmt(statistics.median(loads) if loads else None, 2)} |")
+    if any(r.get("epochs_requested", r["epochs"]) != r["epochs"] for v in results.values() for r in v):
+        lines.append("")
+        lines.append("† stopped early by --time-limit: fewer epochs than asked (see bench_results.jsonl)")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--rounds", type=int, default=3, help="rounds at batch 64 per thread count")
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    ap.add_argument("--no-256", action="store_true", help="skip the batch-256 round")
+    ap.add_argument("--no-diagnostics", action="store_true",
+                    help="skip the libtorch OMP_WAIT_POLICY=passive diagnostic run")
+    ap.add_argument("--time-limit", type=float, default=20,
+                    help="libtorch runs stop after the epoch in which they pass this many seconds")
+    ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    args = ap.parse_args()
+    build_dir = os.path.abspath(args.build_dir)
+
+    if not args.no_build:
+        build(build_dir, args.jobs)
+    os.makedirs(build_dir, exist_ok=True)
+    out_path = os.path.join(build_dir, "bench_results.jsonl")
+    started = time.monotonic()
+    load0 = os.getloadavg()
+    with open(out_path, "w") as out:
+        runner = Runner(build_dir, args.epochs, args.time_limit, out)
+        if not runner.have_torch:
+            log("libtorch_mlp not built (libtorch not installed): its rows are skipped")
+        configs = [(int(t), 64, args.rounds) for t in args.threads.split(",")]
+        if not args.no_256:
+            configs += [(int(t), 256, 1) for t in args.threads.split(",")]
+        sections = []
+        for threads, batch, rounds in configs:
+            systems = runner.systems(threads, not args.no_diagnostics)
+            results = {label: [] for label, _, _ in systems}
+            section_load0 = os.getloadavg()[0]
+            for rnd in range(rounds):
+                log(f"threads {threads}, batch {batch}, round {rnd + 1}/{rounds}")
+                for label, argv, env in systems:
+                    # the passive diagnostic once per section is enough
+                    if env and rnd > 0:
+                        continue
+                    r = runner.run(label, argv, env, threads, batch)
+                    if r:
+                        results[label].append(r)
+            sections.append(table(f"{threads} thread{'s' if threads > 1 else ''}, batch {batch}, "
+                                  f"{rounds} round{'s' if rounds > 1 else ''} × {args.epochs} "
+                                  f"epoch{'s' if args.epochs > 1 else ''}",
+                                  results, [label for label, _, _ in systems],
+                                  (section_load0, os.getloadavg()[0])))
+    load1 = os.getloadavg()
+    total = time.monotonic() - started
+
+    print(f"## MLP benchmark — {datetime.date.today().isoformat()}, {os.cpu_count()} CPUs ({cpu_model()}), "
+          f"{platform.system()} {platform.release()}")
+    print()
+    print(f"load average before {load0[0]:.2f}, after {load1[0]:.2f}; runs took {total:.0f} s; "
+          f"JSON lines in {out_path}")
+    print()
+    print("\n\n".join(sections))
+    print()
+    print("s/epoch: median over rounds of each run's median epoch; × floor, × tapegrad: that median over the "
+          "floor's or tapegrad's at the same threads and batch; acc.: test accuracy (medians over rounds); "
+          "load s: reading and decoding the four .gz files, not part of an epoch.")
+
+
+if __name__ == "__main__":
+    main()

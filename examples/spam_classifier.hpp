@@ -1,0 +1,395 @@
+#pragma once
+// The text classifier behind examples/train_spam_filter: a fastText-style model,
+// EmbeddingBag(buckets, dim, mean, sparse) → Linear(dim, classes) → cross_entropy, on hashed
+// unigrams and bigrams of emails (headers apart from the body, MIME decoded, HTML stripped).
+// Kept in a header so the tests can run it on a toy corpus.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <tapegrad/data/email.hpp>
+#include <tapegrad/data/text.hpp>
+#include <tapegrad/io/checkpoint.hpp>
+#include <tapegrad/io/npz.hpp>
+#include <tapegrad/loss.hpp>
+#include <tapegrad/report.hpp>
+#include <tapegrad/tapegrad.hpp>
+#include <tapegrad/threads.hpp>
+
+namespace spam_classifier {
+
+struct Options {
+    std::string data;  // corpus root (one folder per class part)
+    int epochs = 10;
+    std::size_t batch_size = 1;  // fastText's per-example updates
+    double lr = 0.5;
+    std::size_t dim = 64;
+    std::size_t buckets = std::size_t(1) << 18;
+    std::uint64_t seed = 0;
+    int threads = 1;
+    std::string metrics, save, resume, plot;
+    int stop_after = 0;
+    bool quiet = false;
+    bool spamassassin = true;  // map easy-ham-*/hard-ham-* → ham, spam-* → spam
+    std::size_t top_tokens = 20;
+};
+
+// EmbeddingBag → Linear: logits (B, classes) for bags of hashed feature ids.
+class FastText : public tapegrad::nn::Module<float> {
+public:
+    FastText(std::size_t buckets, std::size_t dim, std::size_t classes, tapegrad::Generator& gen) {
+        using namespace tapegrad;
+        embedding = register_module("embedding", std::make_shared<nn::EmbeddingBag<float>>(
+                                                     buckets, dim, EmbeddingBagMode::Sum, /*sparse=*/true, std::nullopt, gen));
+        // fastText starts its input vectors small: U(−1/dim, 1/dim) instead of torch's N(0, 1)
+        nn::init::uniform_(embedding->weight, -1.0 / double(dim), 1.0 / double(dim), gen);
+        fc = register_module("fc", std::make_shared<nn::Linear<float>>(dim, classes, true, gen));
+        // the training corpus's idf per bucket: part of the model, so --predict weighs words alike
+        idf = register_buffer("idf", tapegrad::ones<float>({buckets}));
+    }
+    using Module<float>::forward;
+    tapegrad::Tensor<float> forward(const xt::xarray<std::int64_t>& ids, const xt::xarray<std::int64_t>& offsets,
+                                    const xt::xarray<float>& weights) {
+        return fc->forward(embedding->forward(ids, offsets, tapegrad::Tensor<float>(weights)));
+    }
+    std::string repr() const override { return "FastText"; }
+    std::shared_ptr<tapegrad::nn::EmbeddingBag<float>> embedding;
+    std::shared_ptr<tapegrad::nn::Linear<float>> fc;
+    tapegrad::Tensor<float> idf;
+};
+
+struct Dataset {
+    std::vector<std::vector<std::int64_t>> features;  // hashed ids per document
+    std::vector<std::vector<float>> weights;          // tf-idf weight of each id, L2-normalised per document
+    std::vector<std::int64_t> labels;
+    std::vector<std::string> paths;
+};
+
+struct Corpus {
+    Dataset train, test;
+    std::vector<std::string> class_names;
+    std::unordered_map<std::int64_t, std::pair<std::string, std::size_t>> bucket_names;  // commonest string, its count
+    std::size_t skipped = 0;
+    std::vector<float> idf;  // per bucket, from the training documents
+};
+
+inline std::vector<float> compute_idf(const Dataset& train, std::size_t buckets);
+inline void set_weights(Dataset& d, const std::vector<float>& idf);
+
+inline Corpus featurize(const tapegrad::data::TextCorpus& tc, std::size_t buckets) {
+    using namespace tapegrad::data;
+    Corpus c;
+    c.class_names = tc.class_names;
+    c.skipped = tc.skipped;
+    std::unordered_map<std::string, std::size_t> string_counts;
+    for (std::size_t i = 0; i < tc.texts.size(); ++i) {
+        const Email e = parse_email(tc.texts[i]);
+        Dataset& d = tc.is_test[i] ? c.test : c.train;
+        d.features.push_back(hashed_features(e, buckets));
+        d.labels.push_back(tc.labels[i]);
+        d.paths.push_back(tc.paths[i]);
+        if (!tc.is_test[i])  // names for the buckets, to explain the model afterwards
+            for (auto& f : feature_strings(e)) ++string_counts[std::move(f)];
+    }
+    // each bucket is named by the most frequent feature that hashed into it
+    for (const auto& [str, n] : string_counts) {
+        auto& slot = c.bucket_names[std::int64_t(fnv1a64(str) % buckets)];
+        if (n > slot.second) slot = {str, n};
+    }
+    c.idf = compute_idf(c.train, buckets);
+    set_weights(c.train, c.idf);
+    set_weights(c.test, c.idf);
+    return c;
+}
+
+// idf(b) = ln((1 + N) / (1 + df(b))) + 1 over the training documents (sklearn's smooth idf).
+inline std::vector<float> compute_idf(const Dataset& train, std::size_t buckets) {
+    std::vector<std::uint32_t> df(buckets, 0);
+    std::vector<std::int64_t> uniq;
+    for (const auto& f : train.features) {
+        uniq = f;
+        std::sort(uniq.begin(), uniq.end());
+        uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
+        for (auto b : uniq) ++df[std::size_t(b)];
+    }
+    std::vector<float> idf(buckets);
+    const double n = double(train.features.size());
+    for (std::size_t b = 0; b < buckets; ++b) idf[b] = float(std::log((1.0 + n) / (1.0 + df[b])) + 1.0);
+    return idf;
+}
+
+// Each occurrence of b weighs idf(b)/‖tf·idf‖₂, so a bag's sum is the document's L2-normalised
+// tf-idf vector times the embedding table.
+inline void set_weights(Dataset& d, const std::vector<float>& idf) {
+    d.weights.clear();
+    std::unordered_map<std::int64_t, double> tf;
+    for (const auto& f : d.features) {
+        tf.clear();
+        for (auto b : f) tf[b] += 1.0;
+        double sq = 0;
+        for (const auto& [b, t] : tf) sq += (t * idf[std::size_t(b)]) * (t * idf[std::size_t(b)]);
+        const double inv = sq > 0 ? 1.0 / std::sqrt(sq) : 0.0;
+        std::vector<float> w(f.size());
+        for (std::size_t k = 0; k < f.size(); ++k) w[k] = float(idf[std::size_t(f[k])] * inv);
+        d.weights.push_back(std::move(w));
+    }
+}
+
+// The bag of documents idx[lo, hi) as (ids, offsets).
+inline void make_batch(const Dataset& d, const std::vector<std::size_t>& order, std::size_t lo, std::size_t hi,
+                       xt::xarray<std::int64_t>& ids, xt::xarray<std::int64_t>& offsets, xt::xarray<std::int64_t>& y,
+                       xt::xarray<float>& w) {
+    std::size_t total = 0;
+    for (std::size_t k = lo; k < hi; ++k) total += d.features[order[k]].size();
+    ids.resize({total});
+    w.resize({total});
+    offsets.resize({hi - lo});
+    y.resize({hi - lo});
+    std::size_t pos = 0;
+    for (std::size_t k = lo; k < hi; ++k) {
+        const auto& f = d.features[order[k]];
+        offsets(k - lo) = std::int64_t(pos);
+        std::copy(f.begin(), f.end(), ids.begin() + std::ptrdiff_t(pos));
+        std::copy(d.weights[order[k]].begin(), d.weights[order[k]].end(), w.begin() + std::ptrdiff_t(pos));
+        pos += f.size();
+        y(k - lo) = d.labels[order[k]];
+    }
+}
+
+struct EvalResult {
+    double loss = 0, accuracy = 0;
+};
+
+inline EvalResult evaluate(FastText& model, const Dataset& d, tapegrad::report::ConfusionMatrix* cm) {
+    using namespace tapegrad;
+    NoGradGuard ng;
+    std::vector<std::size_t> order(d.labels.size());
+    std::iota(order.begin(), order.end(), std::size_t(0));
+    xt::xarray<std::int64_t> ids, off, y;
+    xt::xarray<float> w;
+    double loss = 0;
+    std::size_t correct = 0;
+    for (std::size_t lo = 0; lo < order.size(); lo += 512) {
+        const std::size_t hi = std::min(order.size(), lo + 512);
+        make_batch(d, order, lo, hi, ids, off, y, w);
+        auto logits = model.forward(ids, off, w);
+        loss += double(cross_entropy(logits, y, Tensor<float>(), -100, Reduction::Sum).item());
+        auto pred = argmax(logits, 1);
+        for (std::size_t i = 0; i < y.size(); ++i) {
+            correct += pred(i) == y(i);
+            if (cm) cm->add(y(i), pred(i));
+        }
+    }
+    const double n = double(std::max<std::size_t>(1, d.labels.size()));
+    return {loss / n, double(correct) / n};
+}
+
+// The features that push hardest towards each class: score_c(b) = (W_c − mean_k W_k)·e_b, over
+// buckets seen at least 3 times in training (each bucket named by one feature that hashed there).
+inline void print_top_tokens(FastText& model, const Corpus& c, std::size_t top, std::ostream& out) {
+    const auto& E = model.embedding->weight.value();
+    const auto& W = model.fc->weight.value();
+    const std::size_t K = W.shape()[0], D = W.shape()[1];
+    for (std::size_t cls = 0; cls < K; ++cls) {
+        std::vector<double> dir(D, 0.0);
+        for (std::size_t j = 0; j < D; ++j) {
+            double mean = 0;
+            for (std::size_t k = 0; k < K; ++k) mean += W(k, j);
+            dir[j] = W(cls, j) - mean / double(K);
+        }
+        std::vector<std::pair<double, std::int64_t>> scored;
+        for (const auto& [b, nm] : c.bucket_names) {
+            if (nm.second < 3) continue;
+            double s = 0;
+            for (std::size_t j = 0; j < D; ++j) s += dir[j] * E(std::size_t(b), j);
+            scored.emplace_back(s, b);
+        }
+        const std::size_t n = std::min(top, scored.size());
+        std::partial_sort(scored.begin(), scored.begin() + std::ptrdiff_t(n), scored.end(),
+                          [](const auto& a, const auto& b) { return a.first > b.first; });
+        out << "features pushing hardest towards '" << c.class_names[cls] << "':\n";
+        for (std::size_t k = 0; k < n; ++k) {
+            const auto& nm = c.bucket_names.at(scored[k].second);
+            out << "  " << std::setw(2) << k + 1 << ". " << std::left << std::setw(28) << nm.first << std::right
+                << " score " << std::fixed << std::setprecision(3) << scored[k].first << std::defaultfloat << "  (seen "
+                << nm.second << "x)\n";
+        }
+    }
+}
+
+inline int train(const Options& o, const Corpus& c, std::ostream& out, std::ostream& err) {
+    using namespace tapegrad;
+    using clock = std::chrono::steady_clock;
+    try {
+        if (o.epochs < 1) throw ValueError("--epochs must be at least 1");
+        if (o.batch_size < 1) throw ValueError("--batch-size must be at least 1");
+        if (o.threads > 0) set_num_threads(o.threads);
+        const std::size_t K = c.class_names.size();
+        Generator init(o.seed);
+        FastText model(o.buckets, o.dim, K, init);
+        if (c.idf.size() != o.buckets)
+            throw ValueError("the corpus was featurised with " + std::to_string(c.idf.size()) + " buckets, not " +
+                             std::to_string(o.buckets));
+        std::copy(c.idf.begin(), c.idf.end(), model.idf.mutable_value().begin());
+        optim::SGD<float> opt(model.parameters(), o.lr);
+        Generator shuffle(o.seed + 1);
+        report::History history;
+        int start = 0;
+        if (!o.resume.empty()) {
+            io::TrainState st = io::load_checkpoint(o.resume, model, opt);
+            if (st.epoch >= o.epochs)
+                throw ValueError("--resume: '" + o.resume + "' has already completed " + std::to_string(st.epoch) +
+                                 " of --epochs " + std::to_string(o.epochs));
+            shuffle.set_state(st.rng_state);
+            history = st.history;
+            start = int(st.epoch);
+            out << "resumed from " << o.resume << " after epoch " << start << "\n";
+        }
+        out << "model: EmbeddingBag(" << o.buckets << ", " << o.dim << ", mode='sum', sparse=True) over tf-idf weights -> Linear(" << o.dim
+            << ", " << K << ")  (" << (o.buckets * o.dim + o.dim * K + K) << " parameters)\n"
+            << "train " << c.train.labels.size() << " emails, test " << c.test.labels.size() << " emails"
+            << (c.skipped ? ", " + std::to_string(c.skipped) + " skipped" : "") << "\n";
+        const bool bar = !o.quiet && report::stdout_is_terminal() && &out == &std::cout;
+        const std::size_t N = c.train.labels.size();
+        std::vector<std::size_t> order(N);
+        xt::xarray<std::int64_t> ids, off, y;
+        xt::xarray<float> w;
+        const int last = o.stop_after > 0 ? std::min(o.epochs, o.stop_after) : o.epochs;
+        const std::size_t batches = (N + o.batch_size - 1) / o.batch_size;
+        for (int epoch = start + 1; epoch <= last; ++epoch) {
+            const auto t0 = clock::now();
+            std::iota(order.begin(), order.end(), std::size_t(0));
+            for (std::size_t i = N; i > 1; --i) std::swap(order[i - 1], order[shuffle.randint(i)]);
+            report::ProgressBar progress(out, batches, bar, "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs));
+            double loss_sum = 0;
+            std::size_t seen = 0;
+            for (std::size_t b = 0; b < batches; ++b) {
+                // linear decay within the run, step by step, as fastText does
+                const double frac = (double(epoch - 1) * double(batches) + double(b)) / (double(o.epochs) * double(batches));
+                opt.param_groups()[0].lr = o.lr * (1.0 - frac);
+                const std::size_t lo = b * o.batch_size, hi = std::min(N, lo + o.batch_size);
+                make_batch(c.train, order, lo, hi, ids, off, y, w);
+                opt.zero_grad(true);
+                Tensor<float> loss = cross_entropy(model.forward(ids, off, w), y);
+                const float lv = loss.item();
+                if (!std::isfinite(lv)) {
+                    progress.finish();
+                    err << "error: the training loss became " << lv << " at epoch " << epoch << "; the learning rate ("
+                        << o.lr << ") is probably too large: try a smaller --lr."
+                        << (o.save.empty() ? "" : " The last good checkpoint is kept in " + o.save + ".") << "\n";
+                    return 3;
+                }
+                loss.backward();
+                opt.step();
+                loss_sum += double(lv) * double(hi - lo);
+                seen += hi - lo;
+                progress.update(b + 1, loss_sum / double(seen), seen);
+            }
+            progress.finish();
+            const EvalResult ev = evaluate(model, c.test, nullptr);
+            const double secs = std::chrono::duration<double>(clock::now() - t0).count();
+            history["train_loss"].push_back(loss_sum / double(std::max<std::size_t>(1, seen)));
+            history["test_loss"].push_back(ev.loss);
+            history["test_accuracy"].push_back(ev.accuracy);
+            history["seconds"].push_back(secs);
+            out << "epoch " << std::setw(2) << epoch << "/" << o.epochs << "  train_loss " << std::fixed
+                << std::setprecision(4) << history["train_loss"].back() << "  test_loss " << ev.loss
+                << "  test_accuracy " << ev.accuracy << "  " << std::setprecision(2) << secs << "s\n"
+                << std::defaultfloat << std::flush;
+            if (!o.metrics.empty()) report::write_metrics_jsonl(o.metrics, history);
+            if (!o.plot.empty()) report::write_svg_plot(o.plot, history, "tapegrad fastText spam filter");
+            if (!o.save.empty()) {
+                io::TrainState st;
+                st.epoch = epoch;
+                st.rng_state = shuffle.state();
+                st.history = history;
+                io::save_checkpoint(o.save, model, opt, st);
+            }
+        }
+        if (last < o.epochs) {
+            out << "stopped after epoch " << last << " of " << o.epochs << " (--stop-after)"
+                << (o.save.empty() ? "" : "; continue with --resume " + o.save) << "\n";
+            return 0;
+        }
+        report::ConfusionMatrix cm(c.class_names);
+        const EvalResult ev = evaluate(model, c.test, &cm);
+        out << "\nconfusion matrix on the " << c.test.labels.size() << " test emails:\n";
+        cm.print(out);
+        const auto spam_it = std::find(c.class_names.begin(), c.class_names.end(), "spam");
+        if (spam_it != c.class_names.end()) {
+            const std::size_t s = std::size_t(spam_it - c.class_names.begin());
+            out << std::fixed << std::setprecision(4) << "spam: precision " << cm.precision(s) << "  recall "
+                << cm.recall(s) << "  F1 " << cm.f1(s) << std::defaultfloat << "\n";
+        }
+        out << "final test accuracy " << std::fixed << std::setprecision(4) << ev.accuracy << std::defaultfloat << "\n\n";
+        print_top_tokens(model, c, o.top_tokens, out);
+        if (!o.metrics.empty()) out << "metrics: " << o.metrics << "\n";
+        if (!o.plot.empty()) out << "plot: " << o.plot << "\n";
+        if (!o.save.empty()) out << "checkpoint: " << o.save << "\n";
+        return 0;
+    } catch (const tapegrad::Error& e) {
+        err << "error: " << e.what() << "\n";
+        return 2;
+    }
+}
+
+// Loads a model saved by train (--save) and prints each email's class and its probability.
+inline int predict(const std::string& model_path, const std::vector<std::string>& files,
+                   const std::vector<std::string>& class_names, std::ostream& out, std::ostream& err) {
+    using namespace tapegrad;
+    try {
+        // the shapes in the file tell the model's size
+        std::size_t buckets = 0, dim = 0, classes = 0;
+        for (const auto& [name, a] : load_npz(model_path)) {
+            if (name == "embedding.weight" && a.shape.size() == 2) buckets = a.shape[0], dim = a.shape[1];
+            if (name == "fc.weight" && a.shape.size() == 2) classes = a.shape[0];
+        }
+        if (!buckets || !classes)
+            throw IOError("predict: '" + model_path + "' does not hold a spam model (embedding.weight, fc.weight)");
+        if (classes != class_names.size())
+            throw ValueError("predict: the model has " + std::to_string(classes) + " classes, but " +
+                             std::to_string(class_names.size()) + " class names were given");
+        Generator g(0);
+        FastText model(buckets, dim, classes, g);
+        io::load_model(model_path, model);
+        NoGradGuard ng;
+        int status = 0;
+        for (const auto& f : files) {
+            std::ifstream in(f, std::ios::binary);
+            if (!in) {
+                err << "error: cannot read '" << f << "'\n";
+                status = 2;
+                continue;
+            }
+            std::string raw((std::istreambuf_iterator<char>(in)), {});
+            Dataset one;
+            one.features.push_back(data::hashed_features(data::parse_email(raw), buckets));
+            one.labels.push_back(0);
+            const auto& idf_t = model.idf.value();
+            set_weights(one, std::vector<float>(idf_t.begin(), idf_t.end()));
+            xt::xarray<std::int64_t> x, off, y;
+            xt::xarray<float> w;
+            make_batch(one, {0}, 0, 1, x, off, y, w);
+            auto p = softmax(model.forward(x, off, w), 1);
+            const std::size_t k = std::size_t(argmax(p, 1)(0));
+            out << f << ": " << class_names[k] << " (p=" << std::fixed << std::setprecision(4) << p.value()(0, k)
+                << std::defaultfloat << ")\n";
+        }
+        return status;
+    } catch (const tapegrad::Error& e) {
+        err << "error: " << e.what() << "\n";
+        return 2;
+    }
+}
+
+}  // namespace spam_classifier
