@@ -152,7 +152,8 @@ inline int train(const Options& o, Data d, std::ostream& out, std::ostream& err)
             << ", OpenBLAS threads " << get_num_threads() << "\n";
 
         const bool bar = !o.quiet && report::stdout_is_terminal() && &out == &std::cout;
-        xt::xarray<float> xb;
+        // the batch is gathered straight into the input tensor's storage: no copy per step
+        Tensor<float> xin(xt::xarray<float>::from_shape({0}));
         xt::xarray<std::int64_t> yb;
         const int last = o.stop_after > 0 ? std::min(o.epochs, o.stop_after) : o.epochs;
         for (int epoch = start + 1; epoch <= last; ++epoch) {
@@ -164,9 +165,9 @@ inline int train(const Options& o, Data d, std::ostream& out, std::ostream& err)
             std::size_t seen = 0;
             const double lr_now = opt.param_groups()[0].lr;
             for (std::size_t b = 0; b < loader.num_batches(); ++b) {
-                loader.batch(b, xb, yb);
+                loader.batch(b, xin.mutable_value(), yb);
                 opt.zero_grad(/*set_to_none=*/true);
-                Tensor<float> loss = cross_entropy((*model)(Tensor<float>(xb)), yb);
+                Tensor<float> loss = cross_entropy((*model)(xin), yb);
                 const float lv = loss.item();
                 if (!std::isfinite(lv)) {
                     progress.finish();

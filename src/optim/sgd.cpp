@@ -1,4 +1,6 @@
 // SGD with torch.optim.SGD's exact update order, in place.
+#include <cblas.h>
+
 #include <algorithm>
 #include <sstream>
 
@@ -13,6 +15,10 @@ template <class T> void Optimizer<T>::zero_grad(bool set_to_none) {
 }
 
 namespace {
+// y += a·x through OpenBLAS (same operation order as the loop: y + a·x per element)
+inline void axpy(std::size_t n, float a, const float* x, float* y) { cblas_saxpy(int(n), a, x, 1, y, 1); }
+inline void axpy(std::size_t n, double a, const double* x, double* y) { cblas_daxpy(int(n), a, x, 1, y, 1); }
+
 std::string num(double x) {
     std::ostringstream os;
     os << x;
@@ -81,7 +87,7 @@ template <class T> void SGD<T>::step() {
             // One loop per configuration, each free of branches so the compiler vectorises it.
             if (!pb) {
                 if (wd == T(0))
-                    for (std::size_t k = 0; k < n; ++k) pv[k] = pv[k] + (-lr) * (sgn * pg[k]);
+                    axpy(n, -lr * sgn, pg, pv);  // OpenBLAS's axpy: vectorised, and on its pool when large
                 else
                     for (std::size_t k = 0; k < n; ++k) pv[k] = pv[k] + (-lr) * (sgn * pg[k] + wd * pv[k]);
             } else if (first) {
