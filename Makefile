@@ -35,12 +35,14 @@ FUZZ_SECONDS   ?= 30
 .PHONY: test-sanitize fuzz-build fuzz-smoke
 
 # The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer (both fatal, leaks
-# checked) in its own build directory; any finding fails the run.
+# checked) in its own build directory; any finding fails the run. verify_asan_link_order=0 is for
+# install_and_consume only: its program is built without -fsanitize and gets the ASan runtime
+# through the instrumented libtapegrad.so instead of first.
 test-sanitize: deps
 	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAPEGRAD_SANITIZE=ON \
 	    -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_BUILD_BENCH=OFF $(CMAKE_FLAGS)
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
-	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:verify_asan_link_order=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 # libFuzzer harnesses (tests/fuzz/) built with clang in $(FUZZ_BUILD).

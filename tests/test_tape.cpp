@@ -85,7 +85,7 @@ TEST_CASE("gradients accumulate across backward calls until zeroed", "[tape]") {
     CHECK_THROWS_AS(x.grad(), AutogradError);
 }
 
-TEST_CASE("retain_graph allows a second backward; without it, it is a clear error", "[tape]") {
+TEST_CASE("retain_graph allows a second backward, without it it is a clear error", "[tape]") {
     Tensor<double> x({1.0, 2.0}, true);
     auto y = sum(exp(x));
     y.backward({}, /*retain_graph=*/true);

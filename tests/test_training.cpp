@@ -215,7 +215,7 @@ TEST_CASE("the image classifier learns a small synthetic image set", "[training]
     CHECK(std::stod(out.str().substr(pos + 20)) > 0.95);
 }
 
-TEST_CASE("stop, resume: bit-identical to an uninterrupted run; metrics and plot written", "[training]") {
+TEST_CASE("stop, resume: bit-identical to an uninterrupted run, metrics and plot written", "[training]") {
     auto dir = scratch_dir("resume");
     const auto data = synthetic_images(300, 100, 2);
     auto o = small_options();

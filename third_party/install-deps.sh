@@ -23,7 +23,7 @@ for arg in "$@"; do
     --bench) packages+=(libtorch-dev) ;;
     --tools) packages+=(python3-torch python3-numpy) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
-    *) echo "install-deps.sh: unknown option '$arg' (expected --bench or --tools)" >&2; exit 2 ;;
+    *) echo "install-deps.sh: unknown option '$arg' (expected --bench, --tools or --fuzz)" >&2; exit 2 ;;
   esac
 done
 

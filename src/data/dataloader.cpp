@@ -58,6 +58,15 @@ template <class T> void DataLoader<T>::batch(std::size_t b, xt::xarray<T>& x, xt
         std::memcpy(dst + i * row_, src + k * row_, row_ * sizeof(T));
         y.data()[i] = targets_.data()[k];
     }
+    // The rows of a shuffled batch are scattered over the whole data set, so gathering them waits on
+    // memory. Ask for the next batch's rows now (into the outer cache levels), while this batch
+    // computes, so that its gather finds them there.
+    const std::size_t nlo = hi, nhi = std::min(n_, nlo + batch_size_);
+    const std::size_t line = 64 / sizeof(T);
+    for (std::size_t i = nlo; i < nhi; ++i) {
+        const T* row = src + order_[i] * row_;
+        for (std::size_t j = 0; j < row_; j += line) __builtin_prefetch(row + j, 0, 1);
+    }
 }
 
 template class DataLoader<float>;

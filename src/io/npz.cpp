@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 #include <zip.h>
 
@@ -360,6 +361,26 @@ void copy_npy_bytes(const NpyArray& a, void* dst, std::size_t nbytes) {
 
 }  // namespace detail
 
+namespace {
+// A save killed mid-write (SIGKILL, power loss) leaves path.tmp.<pid> behind; the next save removes
+// those whose process no longer exists, so crashed runs do not pile up checkpoint-sized files.
+void remove_stale_temps(const std::string& path) {
+    std::error_code ec;
+    const std::filesystem::path p(path);
+    const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+    const std::string prefix = p.filename().string() + ".tmp.";
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+        const std::string pid_text = name.substr(prefix.size());
+        if (pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) continue;
+        const long pid = std::stol(pid_text);
+        if (pid == long(::getpid())) continue;
+        if (::kill(pid_t(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(it->path(), ec);
+    }
+}
+}  // namespace
+
 void save_npz(const std::string& path, const std::vector<std::pair<std::string, NpyArray>>& arrays) {
     auto fail = [&](const std::string& what) -> void { throw IOError("save_npz: '" + path + "': " + what); };
 
@@ -403,6 +424,7 @@ void save_npz(const std::string& path, const std::vector<std::pair<std::string, 
     char sum_bytes[8];
     std::memcpy(sum_bytes, &sum, 8);
 
+    remove_stale_temps(path);
     const std::string tmp = path + ".tmp." + std::to_string(::getpid());
     TempFileGuard guard{tmp};
     ZipHandle zh;
