@@ -34,9 +34,9 @@ double peak_rss_mb() {
     ::getrusage(RUSAGE_SELF, &u);
     return double(u.ru_maxrss) / 1024.0;
 }
-double accuracy(nn::Module<float>& model, const MnistSplit& test) {
+double accuracy(nn::Module<float>& model, const MnistBytes& test) {
     NoGradGuard ng;
-    data::DataLoader<float> loader(test.images, test.labels, 1000);
+    data::DataLoader<float, std::uint8_t> loader(test.images, test.labels, 1000);
     loader.begin_epoch();
     xt::xarray<float> xb;
     xt::xarray<std::int64_t> yb;
@@ -65,8 +65,10 @@ int main(int argc, char** argv) {
     try {
         set_num_threads(threads);
         const auto t0 = clock_type::now();
-        MnistSplit train = load_fashion_mnist(dir, true);
-        MnistSplit test = load_fashion_mnist(dir, false);
+        // pixels stay bytes (as torchvision keeps them); batches are converted to float32 / 255 as
+        // they are gathered
+        MnistBytes train = load_fashion_mnist_bytes(dir, true);
+        MnistBytes test = load_fashion_mnist_bytes(dir, false);
         const double load_s = std::chrono::duration<double>(clock_type::now() - t0).count();
 
         Generator gen(seed);
@@ -74,7 +76,7 @@ int main(int argc, char** argv) {
                                     nn::Linear<float>(256, 128, true, gen), nn::ReLU<float>(),
                                     nn::Linear<float>(128, 10, true, gen));
         optim::SGD<float> opt(model.parameters(), 0.1);
-        data::DataLoader<float> loader(train.images, train.labels, batch, true, seed + 1);
+        data::DataLoader<float, std::uint8_t> loader(train.images, train.labels, batch, true, seed + 1);
         // the batch is gathered straight into the input tensor's storage: no copy per step
         Tensor<float> xin(xt::xarray<float>::from_shape({0}));
         xt::xarray<std::int64_t> yb;

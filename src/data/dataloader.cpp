@@ -8,8 +8,8 @@
 namespace tapegrad {
 namespace data {
 
-template <class T>
-DataLoader<T>::DataLoader(const xt::xarray<T>& inputs, const xt::xarray<std::int64_t>& targets, std::size_t batch_size,
+template <class T, class S>
+DataLoader<T, S>::DataLoader(const xt::xarray<S>& inputs, const xt::xarray<std::int64_t>& targets, std::size_t batch_size,
                           bool shuffle, std::uint64_t seed, bool drop_last)
     : inputs_(inputs), targets_(targets), batch_size_(batch_size), shuffle_(shuffle), drop_last_(drop_last), gen_(seed) {
     if (batch_size == 0) throw ValueError("DataLoader: batch_size should be a positive integer value, but got batch_size=0");
@@ -21,20 +21,21 @@ DataLoader<T>::DataLoader(const xt::xarray<T>& inputs, const xt::xarray<std::int
     row_ = n_ ? inputs.size() / n_ : 0;
     order_.resize(n_);
     std::iota(order_.begin(), order_.end(), std::size_t(0));
+    for (std::size_t b = 0; b < 256; ++b) map_[b] = T(b) / T(255);
 }
 
-template <class T> std::size_t DataLoader<T>::num_batches() const {
+template <class T, class S> std::size_t DataLoader<T, S>::num_batches() const {
     return drop_last_ ? n_ / batch_size_ : (n_ + batch_size_ - 1) / batch_size_;
 }
 
-template <class T> void DataLoader<T>::begin_epoch() {
+template <class T, class S> void DataLoader<T, S>::begin_epoch() {
     std::iota(order_.begin(), order_.end(), std::size_t(0));
     if (!shuffle_) return;
     // Fisher–Yates from the back with an unbiased draw: the order depends only on the generator
     for (std::size_t i = n_; i > 1; --i) std::swap(order_[i - 1], order_[gen_.randint(i)]);
 }
 
-template <class T> std::vector<std::size_t> DataLoader<T>::batch_indices(std::size_t b) const {
+template <class T, class S> std::vector<std::size_t> DataLoader<T, S>::batch_indices(std::size_t b) const {
     if (b >= num_batches())
         throw IndexError("DataLoader::batch: batch " + std::to_string(b) + " out of range (" +
                          std::to_string(num_batches()) + " batches)");
@@ -42,7 +43,7 @@ template <class T> std::vector<std::size_t> DataLoader<T>::batch_indices(std::si
     return std::vector<std::size_t>(order_.begin() + lo, order_.begin() + hi);
 }
 
-template <class T> void DataLoader<T>::batch(std::size_t b, xt::xarray<T>& x, xt::xarray<std::int64_t>& y) const {
+template <class T, class S> void DataLoader<T, S>::batch(std::size_t b, xt::xarray<T>& x, xt::xarray<std::int64_t>& y) const {
     if (b >= num_batches())
         throw IndexError("DataLoader::batch: batch " + std::to_string(b) + " out of range (" +
                          std::to_string(num_batches()) + " batches)");
@@ -51,26 +52,36 @@ template <class T> void DataLoader<T>::batch(std::size_t b, xt::xarray<T>& x, xt
     xs[0] = B;
     if (x.dimension() != xs.size() || !std::equal(xs.begin(), xs.end(), x.shape().begin())) x.resize(xs);
     if (y.dimension() != 1 || y.shape()[0] != B) y.resize({B});
-    const T* src = inputs_.data();
+    const S* src = inputs_.data();
     T* dst = x.data();
+    const std::size_t line = 64 / sizeof(S);
+    // Rows are scattered over the data set (shuffled), so each waits on memory: keep several rows
+    // in flight by asking for row i + ahead while row i is copied.
+    const std::size_t ahead = 8;
+    for (std::size_t i = 0; i < std::min(ahead, B); ++i)
+        for (std::size_t j = 0; j < row_; j += line) __builtin_prefetch(src + order_[lo + i] * row_ + j, 0, 3);
     for (std::size_t i = 0; i < B; ++i) {
+        if (i + ahead < B)
+            for (std::size_t j = 0; j < row_; j += line) __builtin_prefetch(src + order_[lo + i + ahead] * row_ + j, 0, 3);
         const std::size_t k = order_[lo + i];
-        std::memcpy(dst + i * row_, src + k * row_, row_ * sizeof(T));
+        if constexpr (std::is_same<S, T>::value) {
+            std::memcpy(dst + i * row_, src + k * row_, row_ * sizeof(T));
+        } else {
+            const S* r = src + k * row_;
+            T* d = dst + i * row_;
+            if (plain_map_)  // b / 255, exactly as the map holds it, but vectorised
+                for (std::size_t j = 0; j < row_; ++j) d[j] = T(r[j]) / T(255);
+            else
+                for (std::size_t j = 0; j < row_; ++j) d[j] = map_[r[j]];
+        }
         y.data()[i] = targets_.data()[k];
-    }
-    // The rows of a shuffled batch are scattered over the whole data set, so gathering them waits on
-    // memory. Ask for the next batch's rows now (into the outer cache levels), while this batch
-    // computes, so that its gather finds them there.
-    const std::size_t nlo = hi, nhi = std::min(n_, nlo + batch_size_);
-    const std::size_t line = 64 / sizeof(T);
-    for (std::size_t i = nlo; i < nhi; ++i) {
-        const T* row = src + order_[i] * row_;
-        for (std::size_t j = 0; j < row_; j += line) __builtin_prefetch(row + j, 0, 1);
     }
 }
 
 template class DataLoader<float>;
 template class DataLoader<double>;
+template class DataLoader<float, std::uint8_t>;
+template class DataLoader<double, std::uint8_t>;
 
 }  // namespace data
 }  // namespace tapegrad

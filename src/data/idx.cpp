@@ -270,7 +270,7 @@ IdxArray read_idx(const std::string& path) {
     return out;
 }
 
-MnistSplit load_mnist_split(const std::string& images_path, const std::string& labels_path) {
+MnistBytes load_mnist_split_bytes(const std::string& images_path, const std::string& labels_path) {
     IdxArray img = read_idx(images_path);
     IdxArray lab = read_idx(labels_path);
     if (img.shape.size() != 3)
@@ -285,25 +285,37 @@ MnistSplit load_mnist_split(const std::string& images_path, const std::string& l
 
     const std::size_t n = img.shape[0];
     const std::size_t pixels = img.shape[1] * img.shape[2];  // cannot overflow: product checked in read_idx
-
-    // A lookup is exact (v / 255.0f correctly rounded) and as fast as a multiply here.
-    float table[256];
-    for (int v = 0; v < 256; ++v) table[v] = static_cast<float>(v) / 255.0f;
-
-    MnistSplit split;
-    split.images = xt::xarray<float>::from_shape({n, pixels});
-    float* dst = split.images.data();
-    const std::uint8_t* src = img.data.data();
-    const std::size_t total = n * pixels;
-    for (std::size_t i = 0; i < total; ++i) dst[i] = table[src[i]];
-
+    MnistBytes split;
+    split.images = xt::xarray<std::uint8_t>::from_shape({n, pixels});
+    std::copy(img.data.begin(), img.data.end(), split.images.data());
     split.labels = xt::xarray<std::int64_t>::from_shape({n});
     std::int64_t* ldst = split.labels.data();
     for (std::size_t i = 0; i < n; ++i) ldst[i] = lab.data[i];
     return split;
 }
 
-MnistSplit load_fashion_mnist(const std::string& dir, bool train) {
+namespace {
+MnistSplit to_float(MnistBytes&& b) {
+    // A lookup is exact (v / 255.0f correctly rounded) and as fast as a multiply here.
+    float table[256];
+    for (int v = 0; v < 256; ++v) table[v] = static_cast<float>(v) / 255.0f;
+    MnistSplit split;
+    split.images = xt::xarray<float>::from_shape({b.images.shape()[0], b.images.shape()[1]});
+    float* dst = split.images.data();
+    const std::uint8_t* src = b.images.data();
+    for (std::size_t i = 0, total = b.images.size(); i < total; ++i) dst[i] = table[src[i]];
+    split.labels = std::move(b.labels);
+    return split;
+}
+}  // namespace
+
+MnistSplit load_mnist_split(const std::string& images_path, const std::string& labels_path) {
+    return to_float(load_mnist_split_bytes(images_path, labels_path));
+}
+
+MnistSplit load_fashion_mnist(const std::string& dir, bool train) { return to_float(load_fashion_mnist_bytes(dir, train)); }
+
+MnistBytes load_fashion_mnist_bytes(const std::string& dir, bool train) {
     const std::string prefix = train ? "train" : "t10k";
     // Prefer the uncompressed file when both exist: it loads several times faster.
     auto find = [&](const std::string& stem) {
@@ -317,7 +329,7 @@ MnistSplit load_fashion_mnist(const std::string& dir, bool train) {
     };
     const std::string images = find(prefix + "-images-idx3-ubyte");
     const std::string labels = find(prefix + "-labels-idx1-ubyte");
-    return load_mnist_split(images, labels);
+    return load_mnist_split_bytes(images, labels);
 }
 
 }  // namespace tapegrad

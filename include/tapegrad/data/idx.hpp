@@ -25,6 +25,13 @@ struct MnistSplit {
     xt::xarray<std::int64_t> labels; // (N,), the raw label bytes
 };
 
+// The same, with the pixels kept as the bytes they are (N, rows*cols): 4× less memory, and the
+// form DataLoader<float, std::uint8_t> gathers batches from (converting while it copies).
+struct MnistBytes {
+    xt::xarray<std::uint8_t> images;  // (N, rows*cols), raw 0..255
+    xt::xarray<std::int64_t> labels;  // (N,)
+};
+
 // path: IDX file, gzip detected by content (1f 8b) not by name -> ubyte array; payload <= 1 GiB.
 IdxArray read_idx(const std::string& path);
 
@@ -33,5 +40,9 @@ MnistSplit load_mnist_split(const std::string& images_path, const std::string& l
 
 // dir holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] -> the train or test split.
 MnistSplit load_fashion_mnist(const std::string& dir, bool train);
+
+// As load_mnist_split / load_fashion_mnist, pixels left as bytes.
+MnistBytes load_mnist_split_bytes(const std::string& images_path, const std::string& labels_path);
+MnistBytes load_fashion_mnist_bytes(const std::string& dir, bool train);
 
 }  // namespace tapegrad
