@@ -111,6 +111,27 @@ inline void walk(const Json& j, std::vector<std::size_t>& at, Parsed& p, const s
 // Parses a nested list (or a single number, a 0-d array); the first entry of each level fixes
 // the shape, every other entry must match it.
 inline Parsed parse_nested(const std::string& text, const std::string& what) {
+    // Nesting deeper than any tensor rank would only recurse (and could exhaust the stack): refuse
+    // it before parsing. Brackets inside strings do not count.
+    constexpr int kMaxDepth = 32;
+    int depth = 0, worst = 0;
+    bool in_string = false, escaped = false;
+    for (char c : text) {
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            worst = std::max(worst, ++depth);
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    if (worst > kMaxDepth)
+        throw InputError(what + ": lists nested " + std::to_string(worst) + " deep; at most " +
+                         std::to_string(kMaxDepth) + " dimensions are supported");
     Json j;
     try {
         j = Json::parse(text);

@@ -229,6 +229,9 @@ inline int train(const Options& o, Data d, std::ostream& out, std::ostream& err)
     } catch (const tapegrad::Error& e) {
         err << "error: " << e.what() << "\n";
         return 2;
+    } catch (const std::bad_alloc&) {
+        err << "error: out of memory (is --hidden or --batch-size too large?)\n";
+        return 2;
     }
 }
 

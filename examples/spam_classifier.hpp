@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -233,6 +234,12 @@ inline int train(const Options& o, const Corpus& c, std::ostream& out, std::ostr
     try {
         if (o.epochs < 1) throw ValueError("--epochs must be at least 1");
         if (o.batch_size < 1) throw ValueError("--batch-size must be at least 1");
+        if (o.dim < 1) throw ValueError("--dim must be at least 1");
+        if (o.threads < 0) throw ValueError("--threads must be non-negative");
+        if (o.stop_after < 0) throw ValueError("--stop-after must be non-negative");
+        if (c.train.labels.empty())
+            throw ValueError("no training documents: the corpus has none left after the split (" +
+                             std::to_string(c.skipped) + " skipped)");
         if (o.threads > 0) set_num_threads(o.threads);
         const std::size_t K = c.class_names.size();
         Generator init(o.seed);
@@ -340,6 +347,9 @@ inline int train(const Options& o, const Corpus& c, std::ostream& out, std::ostr
     } catch (const tapegrad::Error& e) {
         err << "error: " << e.what() << "\n";
         return 2;
+    } catch (const std::bad_alloc&) {
+        err << "error: out of memory (are --buckets or --dim too large?)\n";
+        return 2;
     }
 }
 
@@ -365,6 +375,13 @@ inline int predict(const std::string& model_path, const std::vector<std::string>
         NoGradGuard ng;
         int status = 0;
         for (const auto& f : files) {
+            std::error_code ec;
+            if (!std::filesystem::is_regular_file(f, ec)) {
+                err << "error: cannot read '" << f << "': expected an email file, found "
+                    << (std::filesystem::exists(f, ec) ? "a directory or special file" : "nothing") << "\n";
+                status = 2;
+                continue;
+            }
             std::ifstream in(f, std::ios::binary);
             if (!in) {
                 err << "error: cannot read '" << f << "'\n";
@@ -388,6 +405,9 @@ inline int predict(const std::string& model_path, const std::vector<std::string>
         return status;
     } catch (const tapegrad::Error& e) {
         err << "error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::bad_alloc&) {
+        err << "error: out of memory (are --buckets or --dim too large?)\n";
         return 2;
     }
 }

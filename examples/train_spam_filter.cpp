@@ -16,24 +16,28 @@ int main(int argc, char** argv) {
     CLI::App app{"Train a spam filter (EmbeddingBag + Linear) on the SpamAssassin corpus with tapegrad,\n"
                  "or classify emails with a saved model (--predict)."};
     app.add_option("--data", o.data, "corpus folder (third_party/fetch-spamassassin.sh prints it)")->capture_default_str();
-    app.add_option("--epochs", o.epochs, "epochs")->capture_default_str();
-    app.add_option("--batch-size", o.batch_size, "emails per batch")->capture_default_str();
-    app.add_option("--lr", o.lr, "initial learning rate (decays linearly to 0)")->capture_default_str();
-    app.add_option("--dim", o.dim, "embedding dimension")->capture_default_str();
-    app.add_option("--buckets", o.buckets, "hash buckets for unigrams and bigrams")->capture_default_str();
-    app.add_option("--seed", o.seed, "seed")->capture_default_str();
-    app.add_option("--threads", o.threads, "OpenBLAS threads")->capture_default_str();
+    app.add_option("--epochs", o.epochs, "epochs")->capture_default_str()->check(CLI::Range(1, 100000));
+    app.add_option("--batch-size", o.batch_size, "emails per batch")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+    app.add_option("--lr", o.lr, "initial learning rate (decays linearly to 0)")->capture_default_str()->check(CLI::Range(0.0, 1e9));
+    app.add_option("--dim", o.dim, "embedding dimension")->capture_default_str()->check(CLI::Range(1, 4096));
+    app.add_option("--buckets", o.buckets, "hash buckets for unigrams and bigrams")->capture_default_str()->check(CLI::Range(1, 1 << 24));
+    app.add_option("--seed", o.seed, "seed")->capture_default_str()->check(CLI::Range(0.0, 1e18));
+    app.add_option("--threads", o.threads, "OpenBLAS threads")->capture_default_str()->check(CLI::Range(0, 256));
     app.add_option("--metrics", o.metrics, "write per-epoch metrics as JSON lines to FILE");
     app.add_option("--save", o.save, "write a checkpoint (.npz) to FILE after every epoch");
     app.add_option("--resume", o.resume, "continue the run saved in FILE");
-    app.add_option("--stop-after", o.stop_after, "end the run after epoch N, as if interrupted");
+    app.add_option("--stop-after", o.stop_after, "end the run after epoch N, as if interrupted")->check(CLI::Range(0, 100000));
     app.add_option("--plot", o.plot, "write an SVG with the loss and accuracy curves to FILE");
     app.add_flag("--any-folders{false}", o.spamassassin, "one class per folder instead of SpamAssassin's ham/spam map");
     app.add_flag("--quiet", o.quiet, "no progress bar");
     app.add_option("--predict", predict, "classify these email files with the model in --model")->expected(1, -1);
     app.add_option("--model", model_path, "model for --predict (a file written by --save)");
     app.add_option("--classes", class_names, "class names for --predict, in label order")->capture_default_str();
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;  // usage errors exit 2, like the other examples
+    }
     if (!predict.empty()) {
         if (model_path.empty()) model_path = o.save;
         if (model_path.empty()) {

@@ -129,8 +129,13 @@ GradcheckResult gradcheck_impl(const GradcheckFn<T>& fn, const std::vector<Tenso
                 p[j] = static_cast<T>(v - eps);
                 auto minus = call(fn, xs);
                 p[j] = v;
+                if (plus.size() != outs0.size() || minus.size() != outs0.size())
+                    throw ShapeError("gradcheck: the function returned " + std::to_string(outs0.size()) +
+                                     " outputs at the input, but " + std::to_string(plus.size()) + " and " +
+                                     std::to_string(minus.size()) + " when input " + std::to_string(i) +
+                                     " was perturbed");
                 for (std::size_t o = 0; o < outs0.size(); ++o) {
-                    if (plus[o].numel() != outs0[o].numel())
+                    if (plus[o].numel() != outs0[o].numel() || minus[o].numel() != outs0[o].numel())
                         throw ShapeError("gradcheck: output " + std::to_string(o) + " changed size under perturbation");
                     for (std::size_t k = 0; k < outs0[o].numel(); ++k)
                         num[o][i].at(j, k) =

@@ -12,7 +12,7 @@ Reduction reduction_from_string(const std::string& s) {
     if (s == "mean") return Reduction::Mean;
     if (s == "sum") return Reduction::Sum;
     if (s == "none") return Reduction::None;
-    throw ValueError(s + " is not a valid value for reduction (expected 'none', 'mean' or 'sum')");
+    throw ValueError("'" + s + "' is not a valid value for reduction (expected 'none', 'mean' or 'sum')");
 }
 const char* to_string(Reduction r) { return r == Reduction::Mean ? "mean" : r == Reduction::Sum ? "sum" : "none"; }
 

@@ -67,12 +67,24 @@ double ConfusionMatrix::accuracy() const {
     for (std::size_t i = 0; i < k_; ++i) c += m_[i * k_ + i];
     return total() ? double(c) / double(total()) : 0.0;
 }
+void ConfusionMatrix::check_class(const char* fn, std::size_t c) const {
+    if (c >= k_)
+        throw IndexError(std::string("ConfusionMatrix::") + fn + ": class " + std::to_string(c) + " out of range (" +
+                         std::to_string(k_) + " classes)");
+}
+std::size_t ConfusionMatrix::count(std::size_t target, std::size_t predicted) const {
+    check_class("count", target);
+    check_class("count", predicted);
+    return m_[target * k_ + predicted];
+}
 double ConfusionMatrix::class_accuracy(std::size_t c) const {
+    check_class("class_accuracy", c);
     std::size_t row = 0;
     for (std::size_t j = 0; j < k_; ++j) row += m_[c * k_ + j];
     return row ? double(m_[c * k_ + c]) / double(row) : 0.0;
 }
 double ConfusionMatrix::precision(std::size_t c) const {
+    check_class("precision", c);
     std::size_t col = 0;
     for (std::size_t i = 0; i < k_; ++i) col += m_[i * k_ + c];
     return col ? double(m_[c * k_ + c]) / double(col) : 0.0;

@@ -33,7 +33,7 @@ class ConfusionMatrix {
 public:
     explicit ConfusionMatrix(std::vector<std::string> class_names);
     void add(std::int64_t target, std::int64_t predicted);
-    std::size_t count(std::size_t target, std::size_t predicted) const { return m_[target * k_ + predicted]; }
+    std::size_t count(std::size_t target, std::size_t predicted) const;  // IndexError when out of range
     double accuracy() const;
     double class_accuracy(std::size_t c) const;  // recall of class c
     double precision(std::size_t c) const;
@@ -44,6 +44,7 @@ public:
     void print(std::ostream& os) const;
 
 private:
+    void check_class(const char* fn, std::size_t c) const;
     std::vector<std::string> names_;
     std::size_t k_;
     std::vector<std::size_t> m_;

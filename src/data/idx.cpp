@@ -71,7 +71,8 @@ struct GzHandle {
 class IdxInput {
 public:
     explicit IdxInput(const std::string& path) : path_(path) {
-        fd_.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (regular files ignore the flag)
+        fd_.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd_.fd < 0)
             fail("read_idx", path_, std::string("cannot open: expected a readable IDX file, found: ") +
                                         std::strerror(errno));
@@ -317,6 +318,12 @@ MnistSplit load_fashion_mnist(const std::string& dir, bool train) { return to_fl
 
 MnistBytes load_fashion_mnist_bytes(const std::string& dir, bool train) {
     const std::string prefix = train ? "train" : "t10k";
+    {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(dir, ec))
+            throw IOError("load_fashion_mnist: '" + dir + "': expected a directory holding the IDX files, but " +
+                          (std::filesystem::exists(dir, ec) ? "it is not a directory" : "it does not exist"));
+    }
     // Prefer the uncompressed file when both exist: it loads several times faster.
     auto find = [&](const std::string& stem) {
         std::error_code ec;

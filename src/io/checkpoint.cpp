@@ -3,6 +3,7 @@
 
 #include "tapegrad/io/checkpoint.hpp"
 #include "tapegrad/io/npz.hpp"
+#include "tapegrad/random.hpp"
 
 namespace tapegrad {
 namespace io {
@@ -49,17 +50,18 @@ template <class T> std::vector<std::pair<std::string, Tensor<T>>> model_state(co
 
 // Validated parameter values, by model order; throws before the model is touched.
 template <class T>
-std::vector<xt::xarray<T>> read_parameters(const std::string& path, const std::map<std::string, const NpyArray*>& byname,
+std::vector<xt::xarray<T>> read_parameters(const char* fn, const std::string& path,
+                                           const std::map<std::string, const NpyArray*>& byname,
                                            const nn::Module<T>& model) {
     std::vector<xt::xarray<T>> values;
     for (const auto& [name, p] : model_state(model)) {
         auto it = byname.find(name);
         if (it == byname.end())
-            throw IOError("load_checkpoint: '" + path + "': missing parameter '" + name + "' (expected shape " +
+            throw IOError(std::string(fn) + ": '" + path + "': missing parameter '" + name + "' (expected shape " +
                           shape_str(p.shape()) + ")");
         const NpyArray& a = *it->second;
         if (Shape(a.shape) != p.shape())
-            throw IOError("load_checkpoint: '" + path + "': parameter '" + name + "' has shape " + shape_str(a.shape) +
+            throw IOError(std::string(fn) + ": '" + path + "': parameter '" + name + "' has shape " + shape_str(a.shape) +
                           " in the file, but the model expects " + shape_str(p.shape()));
         values.push_back(from_npy<T>(a, path + ":" + name));
     }
@@ -77,14 +79,15 @@ bool is_state_key(const std::string& n) {
            n == "scheduler.last_epoch" || n == "scheduler.step_count" || n == "optimizer.lr";
 }
 
-template <class T> void check_no_unexpected(const std::string& path, const Arrays& arrays, const nn::Module<T>& model) {
+template <class T>
+void check_no_unexpected(const char* fn, const std::string& path, const Arrays& arrays, const nn::Module<T>& model) {
     std::map<std::string, bool> params;
     for (const auto& np : model_state(model)) params[np.first] = true;
     std::string unexpected;
     for (const auto& [n, a] : arrays)
         if (!params.count(n) && !is_state_key(n)) unexpected += (unexpected.empty() ? "\"" : ", \"") + n + "\"";
     if (!unexpected.empty())
-        throw IOError("load_checkpoint: '" + path + "': Unexpected key(s) in state_dict: " + unexpected);
+        throw IOError(std::string(fn) + ": '" + path + "': Unexpected key(s) in state_dict: " + unexpected);
 }
 
 template <class S> S read_scalar(const std::string& path, const std::map<std::string, const NpyArray*>& m, const std::string& key) {
@@ -105,8 +108,8 @@ template <class T> void save_model(const std::string& path, const nn::Module<T>&
 
 template <class T> void load_model(const std::string& path, nn::Module<T>& model) {
     const Arrays arrays = load_npz(path);
-    check_no_unexpected(path, arrays, model);
-    auto values = read_parameters(path, index(arrays), model);
+    check_no_unexpected("load_model", path, arrays, model);
+    auto values = read_parameters("load_model", path, index(arrays), model);
     auto state = model_state(model);
     for (std::size_t i = 0; i < state.size(); ++i) state[i].second.mutable_value() = std::move(values[i]);
 }
@@ -114,6 +117,10 @@ template <class T> void load_model(const std::string& path, nn::Module<T>& model
 template <class T>
 void save_checkpoint(const std::string& path, const nn::Module<T>& model, const optim::SGD<T>& opt,
                      const TrainState& state) {
+    if (!state.rng_state.empty()) {  // a state that cannot be restored is refused now, not at resume
+        Generator probe;
+        probe.set_state(state.rng_state);
+    }
     Arrays arrays;
     add_parameters(arrays, model);
     const auto named = model.named_parameters();
@@ -143,8 +150,8 @@ void save_checkpoint(const std::string& path, const nn::Module<T>& model, const 
 template <class T> TrainState load_checkpoint(const std::string& path, nn::Module<T>& model, optim::SGD<T>& opt) {
     const Arrays arrays = load_npz(path);
     const auto m = index(arrays);
-    check_no_unexpected(path, arrays, model);
-    auto values = read_parameters(path, m, model);
+    check_no_unexpected("load_checkpoint", path, arrays, model);
+    auto values = read_parameters("load_checkpoint", path, m, model);
     // momentum buffers, matched to the optimizer's parameters by name
     const auto named = model.named_parameters();
     const auto& gparams = opt.param_groups().at(0).params;
@@ -164,6 +171,10 @@ template <class T> TrainState load_checkpoint(const std::string& path, nn::Modul
     st.epoch = read_scalar<std::int64_t>(path, m, "epoch");
     st.scheduler_last_epoch = read_scalar<std::int64_t>(path, m, "scheduler.last_epoch");
     st.scheduler_step_count = read_scalar<std::int64_t>(path, m, "scheduler.step_count");
+    if (st.epoch < 0 || st.scheduler_last_epoch < -1 || st.scheduler_step_count < 0)
+        throw IOError("load_checkpoint: '" + path + "': expected epoch >= 0, scheduler.last_epoch >= -1 and "
+                      "scheduler.step_count >= 0, found " + std::to_string(st.epoch) + ", " +
+                      std::to_string(st.scheduler_last_epoch) + " and " + std::to_string(st.scheduler_step_count));
     auto rit = m.find("rng_state");
     if (rit == m.end()) throw IOError("load_checkpoint: '" + path + "': missing 'rng_state'");
     st.rng_state = array_to_rng(from_npy<std::uint64_t>(*rit->second, path + ":rng_state"));

@@ -392,7 +392,11 @@ void save_npz(const std::string& path, const std::vector<std::pair<std::string, 
         if (name.empty()) fail("array names must be non-empty, found an empty name");
         if (name.size() > kMaxNameBytes)
             fail("array name of " + std::to_string(name.size()) + " bytes: expected at most 4096");
-        if (name.find('\0') != std::string::npos) fail("array name '" + name + "' contains a NUL byte");
+        if (name.find('\0') != std::string::npos) {
+            std::string shown;  // the NUL shown as \0, so the message is not cut there
+            for (char c : name) shown += c == '\0' ? std::string("\\0") : std::string(1, c);
+            fail("array name '" + shown + "' contains a NUL byte");
+        }
         if (name + ".npy" == kChecksumMember) fail("array name '__checksum__' is reserved for the checksum member");
         if (!seen.insert(name).second) fail("array name '" + name + "' appears twice");
         const std::size_t itemsize = itemsize_of(a.dtype);

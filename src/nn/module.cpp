@@ -98,6 +98,9 @@ template <class T> std::string Module<T>::to_string() const {
 
 namespace init {
 template <class T> void uniform_(Tensor<T>& t, double a, double b, Generator& gen) {
+    if (!(a <= b) || !std::isfinite(a) || !std::isfinite(b))
+        throw ValueError("init::uniform_: expects from <= to, both finite, but got from=" + std::to_string(a) +
+                         " and to=" + std::to_string(b));
     for (auto& x : t.mutable_value()) x = static_cast<T>(a + (b - a) * gen.uniform());
 }
 template <class T> void kaiming_uniform_(Tensor<T>& t, double a, Generator& gen) {

@@ -76,7 +76,7 @@ Tensor<T> embedding_bag(const xt::xarray<std::int64_t>& input, const Tensor<T>& 
             throw ValueError(std::string("embedding_bag: embedding_bag: per_sample_weights was not None. "
                                          "per_sample_weights is only supported for mode='sum' (got mode='") +
                              mode_name(mode) + "'). Please open a feature request on GitHub.");
-        if (psw.numel() != n || psw.dim() != input.dimension())
+        if (psw.shape() != shape_of_any(input))
             throw ShapeError("embedding_bag: per_sample_weights has to be of the same shape as input, got " +
                              shape_str(psw.shape()) + " and " + shape_str_of(input.shape()));
         pw = psw.value().data();

@@ -22,7 +22,9 @@ template <class T> Tensor<T> reshape(const Tensor<T>& a, const std::vector<std::
             throw ValueError("reshape: invalid shape dimension " + std::to_string(shape[i]));
         } else {
             s[i] = static_cast<std::size_t>(shape[i]);
-            known *= s[i];
+            if (__builtin_mul_overflow(known, s[i], &known))
+                throw ShapeError("reshape: shape has more elements than memory can hold (input shape " +
+                                 shape_str(a.shape()) + ")");
         }
     }
     auto fail = [&]() {

@@ -16,7 +16,7 @@ namespace io {
 // Everything about a run that is not a parameter or a momentum buffer.
 struct TrainState {
     std::int64_t epoch = 0;                 // epochs completed
-    std::string rng_state;                  // Generator::state() of the data order's generator
+    std::string rng_state;                  // Generator::state() of the data order's generator ("": none)
     std::int64_t scheduler_last_epoch = -1; // LRScheduler::last_epoch()
     std::int64_t scheduler_step_count = 0;  // LRScheduler::step_count()
     std::vector<double> lrs;                // on load: each param group's lr (saved from the optimizer)
