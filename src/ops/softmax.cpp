@@ -34,12 +34,25 @@ template <class T> void softmax_contiguous(const T* x, std::size_t C, T* e_out, 
         for (std::size_t k = 0; k < W; ++k) m = lanes[k] > m ? lanes[k] : m;
     }
     for (std::size_t c = body; c < C; ++c) m = x[c] > m ? x[c] : m;
-    // A NaN anywhere must poison the row, whatever the max instruction did with it: every exp
-    // argument is ≤ 0 for finite rows, so nothing overflows; NaN and ±inf propagate through e.
-    const B bmax(m);
+    // Rows holding NaN or ±inf take the scalar path, where IEEE rules make NaN poison the row and
+    // inf − inf give NaN as torch does (xsimd's exp converts its argument to an integer exponent,
+    // which is undefined for NaN and ±inf).
+    bool finite = true;
+    for (std::size_t c = 0; c < C; ++c) finite &= std::isfinite(x[c]);
+    s = 0;
+    if (!finite) {
+        for (std::size_t c = 0; c < C; ++c) {
+            e_out[c] = std::exp(x[c] - m);
+            s += e_out[c];
+        }
+        return;
+    }
+    // Every argument is ≤ 0; below −700 exp is 0 in float and double alike, and clamping there keeps
+    // xsimd's integer exponent in range for logits such as −9e19.
+    const B bmax(m), floor_arg(T(-700));
     B acc(T(0));
     for (std::size_t c = 0; c < body; c += W) {
-        B e = xsimd::exp(B::load_unaligned(x + c) - bmax);
+        B e = xsimd::exp(xsimd::max(B::load_unaligned(x + c) - bmax, floor_arg));
         e.store_unaligned(e_out + c);
         acc += e;
     }
