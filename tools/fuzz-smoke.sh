@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
-HARNESSES=${HARNESSES:-idx npz npz_members explain}
+HARNESSES=${HARNESSES:-idx npz npz_members explain email}
 
 status=0
 summary=()
@@ -23,9 +23,9 @@ for name in $HARNESSES; do
   cp -r "tests/fuzz/corpus/$name/." "$work/corpus/"
   log="$FUZZ_BUILD/smoke/$name.log"
   echo "fuzz-smoke: $name for ${FUZZ_SECONDS}s (log $log)"
-  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
   dict=()
   [[ -f "tests/fuzz/$name.dict" ]] && dict=(-dict="tests/fuzz/$name.dict")
+  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
   nice -n 19 "$exe" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     "${dict[@]}" -artifact_prefix="$findings/" "$work/corpus" >"$log" 2>&1
   rc=$?

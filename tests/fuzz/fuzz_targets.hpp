@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zip.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -22,9 +23,11 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <tapegrad/data/email.hpp>
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/io/checkpoint.hpp>
 #include <tapegrad/io/npz.hpp>
@@ -433,10 +436,144 @@ inline void explain(const std::uint8_t* data, std::size_t size) {
     }
 }
 
+// ---------------------------------------------------------------------------------------- email
+
+// Every token obeys tokenize's documented rule: non-empty, at most kMaxTokenBytes bytes, only
+// lower-case ASCII letters, digits, bytes >= 0x80 and inner apostrophes; no separator sequence
+// (UTF-8 U+00A0, U+2000..U+202F) inside.
+inline void check_token(std::string_view t, const std::string& where) {
+    require(!t.empty(), where + ": empty token");
+    require(t.size() <= tapegrad::data::kMaxTokenBytes, where + ": token longer than kMaxTokenBytes");
+    require(t.front() != '\'' && t.back() != '\'', where + ": apostrophe at a token's edge");
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        const auto c = static_cast<unsigned char>(t[i]);
+        require(!(c >= 'A' && c <= 'Z'), where + ": ASCII upper-case byte in a token");
+        require(c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\'',
+                where + ": non-word ASCII byte in a token");
+        if (c == 0xC2) require(!(i + 1 < t.size() && static_cast<unsigned char>(t[i + 1]) == 0xA0), where + ": U+00A0 inside a token");
+        if (c == 0xE2 && i + 2 < t.size())
+            require(!(static_cast<unsigned char>(t[i + 1]) == 0x80 && static_cast<unsigned char>(t[i + 2]) >= 0x80 &&
+                      static_cast<unsigned char>(t[i + 2]) <= 0xAF),
+                    where + ": U+2000..U+202F inside a token");
+    }
+}
+
+inline std::vector<std::string> checked_tokens(std::string_view text, const std::string& where) {
+    std::vector<std::string> toks = tapegrad::data::tokenize(text);
+    for (const auto& t : toks) check_token(t, where);
+    return toks;
+}
+
+// feature_strings as documented, rebuilt from tokenize.
+inline std::vector<std::string> expected_features(const tapegrad::data::Email& e) {
+    std::vector<std::string> out;
+    auto stream = [&out](const std::vector<std::string>& toks, const std::string& prefix) {
+        for (std::size_t i = 0; i < toks.size(); ++i) {
+            out.push_back(prefix + toks[i]);
+            if (i > 0) out.push_back(prefix + toks[i - 1] + " " + toks[i]);
+        }
+    };
+    stream(checked_tokens(e.subject, "tokenize(subject)"), "s:");
+    for (const auto& n : e.header_names) out.push_back("h:" + n);
+    for (const auto& [n, v] : e.header_values)
+        for (const auto& t : checked_tokens(v, "tokenize(header value)")) out.push_back(n + ":" + t);
+    stream(checked_tokens(e.body, "tokenize(body)"), "");
+    return out;
+}
+
+// A harness-side base64 encoder (standard alphabet, '=' padding) for the round trip.
+inline std::string base64_encode(std::string_view s) {
+    static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::size_t i = 0;
+    for (; i + 3 <= s.size(); i += 3) {
+        const std::uint32_t v = (std::uint32_t{static_cast<unsigned char>(s[i])} << 16) |
+                                (std::uint32_t{static_cast<unsigned char>(s[i + 1])} << 8) | static_cast<unsigned char>(s[i + 2]);
+        for (int k = 18; k >= 0; k -= 6) out += a[(v >> k) & 63];
+    }
+    if (i < s.size()) {
+        std::uint32_t v = std::uint32_t{static_cast<unsigned char>(s[i])} << 16;
+        if (i + 1 < s.size()) v |= std::uint32_t{static_cast<unsigned char>(s[i + 1])} << 8;
+        out += a[(v >> 18) & 63];
+        out += a[(v >> 12) & 63];
+        out += i + 1 < s.size() ? a[(v >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+// The whole input is one raw email (RFC 822 / MIME, or anything): parse_email, tokenize on the
+// subject, From, header values and body, feature_strings, hashed_features with 2^18 and 7 buckets;
+// and the exposed decoders on the raw bytes. Nothing may throw (email.hpp: "never throws on
+// content"), so every exception propagates as a crash. Checked:
+//   - tokens: check_token above; feature_strings == the documented rule rebuilt from tokenize;
+//   - hashed_features(e, b)[i] == fnv1a64(feature_strings(e)[i]) % b, so the sizes match and
+//     every id is in [0, b);
+//   - Email: at most 256 header values of at most 4096 bytes; subject/from/body no longer than
+//     the input (every byte comes from a distinct input byte; decoding only shrinks);
+//   - decoders: output no longer than the input (quoted-printable, encoded words, strip_html:
+//     every rule maps n input bytes to at most n output bytes) and at most 3/4 of it for base64
+//     (6 bits per alphabet character); decode_base64(base64(x)) == x and
+//     decode_quoted_printable("=XX" for every byte of x) == x.
+inline void email(const std::uint8_t* data, std::size_t size) {
+    namespace td = tapegrad::data;
+    const std::string_view raw(reinterpret_cast<const char*>(data), size);
+
+    const td::Email e = td::parse_email(raw);
+    require(e.subject.size() <= size, "parse_email: subject no longer than the input");
+    require(e.from.size() <= size, "parse_email: from no longer than the input");
+    require(e.body.size() <= size, "parse_email: body no longer than the input");
+    require(e.header_values.size() <= 256, "parse_email: at most 256 header values");
+    require(e.header_values.size() <= e.header_names.size(), "parse_email: header_values only for named headers");
+    for (const auto& [n, v] : e.header_values) {
+        require(v.size() <= 4096, "parse_email: header value of at most 4096 bytes ('" + n + "' has " +
+                                      std::to_string(v.size()) + ")");
+        require(n != "subject" && n != "received" && n != "message-id" && n != "date",
+                "parse_email: no value kept for subject/routing header '" + n + "'");
+    }
+    for (const auto& n : e.header_names)
+        for (char c : n) require(!(c >= 'A' && c <= 'Z'), "parse_email: header names lower-cased");
+    auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; };
+    require(e.subject.empty() || (!space(e.subject.front()) && !space(e.subject.back())), "parse_email: subject trimmed");
+    require(e.from.empty() || (!space(e.from.front()) && !space(e.from.back())), "parse_email: from trimmed");
+
+    checked_tokens(e.from, "tokenize(from)");
+    const std::vector<std::string> features = td::feature_strings(e);
+    require(features == expected_features(e), "feature_strings == the documented unigram/bigram rule over tokenize");
+    for (const std::size_t buckets : {std::size_t{1} << 18, std::size_t{7}}) {
+        const std::vector<std::int64_t> ids = td::hashed_features(e, buckets);
+        require(ids.size() == features.size(), "hashed_features(e, b).size() == feature_strings(e).size()");
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            require(ids[i] >= 0 && static_cast<std::size_t>(ids[i]) < buckets, "hashed_features: id in [0, buckets)");
+            require(static_cast<std::uint64_t>(ids[i]) == td::fnv1a64(features[i]) % buckets,
+                    "hashed_features[i] == fnv1a64(feature_strings[i]) % buckets");
+        }
+    }
+
+    require(td::decode_quoted_printable(raw).size() <= size, "decode_quoted_printable: output <= input");
+    require(td::decode_base64(raw).size() * 4 <= size * 3, "decode_base64: output <= 3/4 of the input");
+    require(td::decode_encoded_words(raw).size() <= size, "decode_encoded_words: output <= input");
+    const std::string text = td::strip_html(raw);
+    require(text.size() <= size, "strip_html: output <= input");
+    checked_tokens(text, "tokenize(strip_html)");
+    checked_tokens(raw, "tokenize(raw)");
+
+    require(td::decode_base64(base64_encode(raw)) == raw, "decode_base64(base64(x)) == x");
+    std::string qp;
+    qp.reserve(3 * size);
+    for (unsigned char c : raw) {
+        static const char* hex = "0123456789ABCDEF";
+        qp += '=';
+        qp += hex[c >> 4];
+        qp += (c & 1) ? hex[c & 15] : static_cast<char>(std::tolower(hex[c & 15]));  // both cases
+    }
+    require(td::decode_quoted_printable(qp) == raw, "decode_quoted_printable(=XX...) == x");
+}
+
 // name -> entry point, for the regression test.
 inline const std::map<std::string, std::function<void(const std::uint8_t*, std::size_t)>>& targets() {
     static const std::map<std::string, std::function<void(const std::uint8_t*, std::size_t)>> t{
-        {"idx", idx}, {"npz", npz}, {"npz_members", npz_members}, {"explain", explain}};
+        {"idx", idx}, {"npz", npz}, {"npz_members", npz_members}, {"explain", explain}, {"email", email}};
     return t;
 }
 
