@@ -13,6 +13,8 @@
 //      should be (they were crashes, hangs, undefined behaviour or silently accepted input).
 #include <catch2/catch.hpp>
 
+#include "temp_dir.hpp"
+
 #include <cxxabi.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -87,25 +89,7 @@ std::string error_of(F&& f) {
 // EXPECT_ERROR(Type, matcher, statements...): the statements throw Type with a matching message.
 #define EXPECT_ERROR(Type, matcher, ...) CHECK_THAT(error_of<Type>([&] { __VA_ARGS__; }), matcher)
 
-// A fresh directory per test case, removed afterwards.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        for (int attempt = 0;; ++attempt) {
-            path = fs::temp_directory_path() /
-                   ("tapegrad_bad_input_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-            if (fs::create_directory(path)) break;
-            if (attempt > 100) throw std::runtime_error("cannot create a temp dir under " + path.string());
-        }
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using test_util::TempDir;
 
 void write_file(const fs::path& p, const std::string& bytes) {
     fs::create_directories(p.parent_path());

@@ -1,6 +1,8 @@
 // Tests for the IDX (MNIST) reader: small files written on the fly cover every rejection path;
 // the real Fashion-MNIST files are checked when the dataset package is installed.
 #include <catch2/catch.hpp>
+
+#include "temp_dir.hpp"
 #include <unistd.h>
 #include <zlib.h>
 
@@ -23,24 +25,7 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-// A fresh directory per test, removed afterwards, so runs never see each other's files.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        for (int attempt = 0;; ++attempt) {
-            path = fs::temp_directory_path() /
-                   ("tapegrad_idx_test_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-            if (fs::create_directory(path)) break;
-            if (attempt > 100) throw std::runtime_error("cannot create a temp dir under " + path.string());
-        }
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using test_util::TempDir;
 
 Bytes idx_bytes(std::uint8_t type, const std::vector<std::uint32_t>& dims, const Bytes& payload) {
     Bytes b = {0, 0, type, static_cast<std::uint8_t>(dims.size())};

@@ -2,6 +2,8 @@
 // tokenizer and the hashed features.
 #include <catch2/catch.hpp>
 
+#include "temp_dir.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,23 +26,7 @@ using Strings = std::vector<std::string>;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        for (int attempt = 0;; ++attempt) {
-            path = fs::temp_directory_path() /
-                   ("tapegrad_text_test_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-            if (fs::create_directory(path)) break;
-            if (attempt > 100) throw std::runtime_error("cannot create a temp dir under " + path.string());
-        }
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
-        fs::remove_all(path, ec);
-    }
-};
+using test_util::TempDir;
 
 void write_file(const fs::path& p, const std::string& bytes) {
     fs::create_directories(p.parent_path());
