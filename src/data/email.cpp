@@ -116,7 +116,10 @@ Headers parse_headers(std::string_view entity, bool top, std::vector<std::string
         if (is_wsp(line.text[0])) {
             if (!in_header) break;  // continuation of nothing: body text
             if (current != nullptr) current->append(line.text);  // unfolding keeps the whitespace
-            if (kept != SIZE_MAX && h.values[kept].second.size() < 4096) h.values[kept].second.append(line.text);
+            if (kept != SIZE_MAX) {  // capped at 4096 bytes, as documented
+                auto& v = h.values[kept].second;
+                if (v.size() < 4096) v.append(line.text.substr(0, 4096 - v.size()));
+            }
             pos = line.next;
             first = false;
             continue;

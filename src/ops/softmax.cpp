@@ -47,9 +47,9 @@ template <class T> void softmax_contiguous(const T* x, std::size_t C, T* e_out, 
         }
         return;
     }
-    // Every argument is ≤ 0; below −700 exp is 0 in float and double alike, and clamping there keeps
+    // Every argument is ≤ 0; below −1000 exp is exactly 0 in float and double alike (double underflows below −745), and clamping there keeps
     // xsimd's integer exponent in range for logits such as −9e19.
-    const B bmax(m), floor_arg(T(-700));
+    const B bmax(m), floor_arg(T(-1000));
     B acc(T(0));
     for (std::size_t c = 0; c < body; c += W) {
         B e = xsimd::exp(xsimd::max(B::load_unaligned(x + c) - bmax, floor_arg));
