@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <vector>
 
-#include <tapegrad/loss.hpp>
+#include <tapegrad/ops/loss.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 using namespace tapegrad;

@@ -15,9 +15,9 @@
 #include <CLI/CLI.hpp>
 #include <tapegrad/data/dataloader.hpp>
 #include <tapegrad/data/idx.hpp>
-#include <tapegrad/loss.hpp>
+#include <tapegrad/ops/loss.hpp>
 #include <tapegrad/tapegrad.hpp>
-#include <tapegrad/threads.hpp>
+#include <tapegrad/core/threads.hpp>
 
 using namespace tapegrad;
 using clock_type = std::chrono::steady_clock;
@@ -34,7 +34,7 @@ double peak_rss_mb() {
     ::getrusage(RUSAGE_SELF, &u);
     return double(u.ru_maxrss) / 1024.0;
 }
-double accuracy(nn::Module<float>& model, const MnistBytes& test) {
+double accuracy(nn::Module<float>& model, const data::MnistBytes& test) {
     NoGradGuard ng;
     data::DataLoader<float, std::uint8_t> loader(test.images, test.labels, 1000);
     loader.begin_epoch();
@@ -67,8 +67,8 @@ int main(int argc, char** argv) {
         const auto t0 = clock_type::now();
         // pixels stay bytes (as torchvision keeps them); batches are converted to float32 / 255 as
         // they are gathered
-        MnistBytes train = load_fashion_mnist_bytes(dir, true);
-        MnistBytes test = load_fashion_mnist_bytes(dir, false);
+        data::MnistBytes train = data::load_mnist_bytes(dir, true);
+        data::MnistBytes test = data::load_mnist_bytes(dir, false);
         const double load_s = std::chrono::duration<double>(clock_type::now() - t0).count();
 
         Generator gen(seed);

@@ -26,7 +26,7 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <tapegrad/loss.hpp>
+#include <tapegrad/ops/loss.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 namespace explain_ce {

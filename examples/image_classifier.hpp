@@ -15,12 +15,12 @@
 
 #include <tapegrad/data/dataloader.hpp>
 #include <tapegrad/data/idx.hpp>
-#include <tapegrad/io/checkpoint.hpp>
-#include <tapegrad/loss.hpp>
+#include <tapegrad/train/checkpoint.hpp>
+#include <tapegrad/ops/loss.hpp>
 #include <tapegrad/optim/lr_scheduler.hpp>
-#include <tapegrad/report.hpp>
+#include <tapegrad/train/report.hpp>
 #include <tapegrad/tapegrad.hpp>
-#include <tapegrad/threads.hpp>
+#include <tapegrad/core/threads.hpp>
 
 namespace image_classifier {
 
@@ -81,7 +81,7 @@ struct EvalResult {
 };
 
 inline EvalResult evaluate(tapegrad::nn::Module<float>& model, const xt::xarray<float>& x,
-                           const xt::xarray<std::int64_t>& y, tapegrad::report::ConfusionMatrix* cm) {
+                           const xt::xarray<std::int64_t>& y, tapegrad::train::ConfusionMatrix* cm) {
     using namespace tapegrad;
     model.eval();
     NoGradGuard no_grad;
@@ -131,10 +131,10 @@ inline int train(const Options& o, Data d, std::ostream& out, std::ostream& err)
             throw ValueError("--schedule must be cosine, step or none, got '" + o.schedule + "'");
         data::DataLoader<float> loader(d.train_x, d.train_y, o.batch_size, /*shuffle=*/true, o.seed + 1);
 
-        report::History history;
+        train::History history;
         int start = 0;
         if (!o.resume.empty()) {
-            io::TrainState st = io::load_checkpoint(o.resume, *model, opt);
+            train::TrainState st = train::load_checkpoint(o.resume, *model, opt);
             if (st.epoch >= o.epochs)
                 throw ValueError("--resume: '" + o.resume + "' has already completed " + std::to_string(st.epoch) +
                                  " of --epochs " + std::to_string(o.epochs));
@@ -151,7 +151,7 @@ inline int train(const Options& o, Data d, std::ostream& out, std::ostream& err)
             << o.weight_decay << ", schedule " << o.schedule << ", batch " << o.batch_size << ", epochs " << o.epochs
             << ", OpenBLAS threads " << get_num_threads() << "\n";
 
-        const bool bar = !o.quiet && report::stdout_is_terminal() && &out == &std::cout;
+        const bool bar = !o.quiet && train::stdout_is_terminal() && &out == &std::cout;
         // the batch is gathered straight into the input tensor's storage: no copy per step
         Tensor<float> xin(xt::xarray<float>::from_shape({0}));
         xt::xarray<std::int64_t> yb;
@@ -159,7 +159,7 @@ inline int train(const Options& o, Data d, std::ostream& out, std::ostream& err)
         for (int epoch = start + 1; epoch <= last; ++epoch) {
             const auto t0 = clock::now();
             loader.begin_epoch();
-            report::ProgressBar progress(out, loader.num_batches(), bar,
+            train::ProgressBar progress(out, loader.num_batches(), bar,
                                          "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs));
             double loss_sum = 0;
             std::size_t seen = 0;
@@ -198,10 +198,10 @@ inline int train(const Options& o, Data d, std::ostream& out, std::ostream& err)
                 << ev.accuracy << "  lr " << std::setprecision(5) << lr_now << "  " << std::setprecision(2) << secs
                 << "s\n"
                 << std::defaultfloat << std::flush;
-            if (!o.metrics.empty()) report::write_metrics_jsonl(o.metrics, history);
-            if (!o.plot.empty()) report::write_svg_plot(o.plot, history, "tapegrad MLP on Fashion-MNIST");
+            if (!o.metrics.empty()) train::write_metrics_jsonl(o.metrics, history);
+            if (!o.plot.empty()) train::write_svg_plot(o.plot, history, "tapegrad MLP on Fashion-MNIST");
             if (!o.save.empty()) {
-                io::TrainState st;
+                train::TrainState st;
                 st.epoch = epoch;
                 st.rng_state = loader.generator().state();
                 if (sched) {
@@ -209,14 +209,14 @@ inline int train(const Options& o, Data d, std::ostream& out, std::ostream& err)
                     st.scheduler_step_count = sched->step_count();
                 }
                 st.history = history;
-                io::save_checkpoint(o.save, *model, opt, st);
+                train::save_checkpoint(o.save, *model, opt, st);
             }
         }
         if (last < o.epochs) {
             out << "stopped after epoch " << last << " of " << o.epochs << " (--stop-after)"
                 << (o.save.empty() ? "" : "; continue with --resume " + o.save) << "\n";
         } else {
-            report::ConfusionMatrix cm(o.class_names);
+            train::ConfusionMatrix cm(o.class_names);
             const EvalResult ev = evaluate(*model, d.test_x, d.test_y, &cm);
             out << "\nconfusion matrix on the " << d.test_x.shape()[0] << " test images:\n";
             cm.print(out);
@@ -237,8 +237,8 @@ inline int train(const Options& o, Data d, std::ostream& out, std::ostream& err)
 
 // Loads the IDX files in dir (Fashion-MNIST or MNIST names).
 inline Data load(const std::string& dir) {
-    tapegrad::MnistSplit tr = tapegrad::load_fashion_mnist(dir, true);
-    tapegrad::MnistSplit te = tapegrad::load_fashion_mnist(dir, false);
+    tapegrad::data::MnistSplit tr = tapegrad::data::load_mnist(dir, true);
+    tapegrad::data::MnistSplit te = tapegrad::data::load_mnist(dir, false);
     return Data{std::move(tr.images), std::move(te.images), std::move(tr.labels), std::move(te.labels)};
 }
 

@@ -18,14 +18,15 @@
 #include <unordered_map>
 #include <vector>
 
-#include <tapegrad/data/email.hpp>
-#include <tapegrad/data/text.hpp>
-#include <tapegrad/io/checkpoint.hpp>
+#include "email.hpp"
+#include "corpus.hpp"
+#include <tapegrad/io/fnv.hpp>
+#include <tapegrad/train/checkpoint.hpp>
 #include <tapegrad/io/npz.hpp>
-#include <tapegrad/loss.hpp>
-#include <tapegrad/report.hpp>
+#include <tapegrad/ops/loss.hpp>
+#include <tapegrad/train/report.hpp>
 #include <tapegrad/tapegrad.hpp>
-#include <tapegrad/threads.hpp>
+#include <tapegrad/core/threads.hpp>
 
 namespace spam_classifier {
 
@@ -87,8 +88,9 @@ struct Corpus {
 inline std::vector<float> compute_idf(const Dataset& train, std::size_t buckets);
 inline void set_weights(Dataset& d, const std::vector<float>& idf);
 
-inline Corpus featurize(const tapegrad::data::TextCorpus& tc, std::size_t buckets) {
-    using namespace tapegrad::data;
+inline Corpus featurize(const spam_filter::TextCorpus& tc, std::size_t buckets) {
+    using namespace spam_filter;
+    using tapegrad::io::fnv1a64;
     Corpus c;
     c.class_names = tc.class_names;
     c.skipped = tc.skipped;
@@ -171,7 +173,7 @@ struct EvalResult {
     double loss = 0, accuracy = 0;
 };
 
-inline EvalResult evaluate(FastText& model, const Dataset& d, tapegrad::report::ConfusionMatrix* cm) {
+inline EvalResult evaluate(FastText& model, const Dataset& d, tapegrad::train::ConfusionMatrix* cm) {
     using namespace tapegrad;
     NoGradGuard ng;
     std::vector<std::size_t> order(d.labels.size());
@@ -250,10 +252,10 @@ inline int train(const Options& o, const Corpus& c, std::ostream& out, std::ostr
         std::copy(c.idf.begin(), c.idf.end(), model.idf.mutable_value().begin());
         optim::SGD<float> opt(model.parameters(), o.lr);
         Generator shuffle(o.seed + 1);
-        report::History history;
+        train::History history;
         int start = 0;
         if (!o.resume.empty()) {
-            io::TrainState st = io::load_checkpoint(o.resume, model, opt);
+            train::TrainState st = train::load_checkpoint(o.resume, model, opt);
             if (st.epoch >= o.epochs)
                 throw ValueError("--resume: '" + o.resume + "' has already completed " + std::to_string(st.epoch) +
                                  " of --epochs " + std::to_string(o.epochs));
@@ -266,7 +268,7 @@ inline int train(const Options& o, const Corpus& c, std::ostream& out, std::ostr
             << ", " << K << ")  (" << (o.buckets * o.dim + o.dim * K + K) << " parameters)\n"
             << "train " << c.train.labels.size() << " emails, test " << c.test.labels.size() << " emails"
             << (c.skipped ? ", " + std::to_string(c.skipped) + " skipped" : "") << "\n";
-        const bool bar = !o.quiet && report::stdout_is_terminal() && &out == &std::cout;
+        const bool bar = !o.quiet && train::stdout_is_terminal() && &out == &std::cout;
         const std::size_t N = c.train.labels.size();
         std::vector<std::size_t> order(N);
         xt::xarray<std::int64_t> ids, off, y;
@@ -277,7 +279,7 @@ inline int train(const Options& o, const Corpus& c, std::ostream& out, std::ostr
             const auto t0 = clock::now();
             std::iota(order.begin(), order.end(), std::size_t(0));
             for (std::size_t i = N; i > 1; --i) std::swap(order[i - 1], order[shuffle.randint(i)]);
-            report::ProgressBar progress(out, batches, bar, "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs));
+            train::ProgressBar progress(out, batches, bar, "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs));
             double loss_sum = 0;
             std::size_t seen = 0;
             for (std::size_t b = 0; b < batches; ++b) {
@@ -313,14 +315,14 @@ inline int train(const Options& o, const Corpus& c, std::ostream& out, std::ostr
                 << std::setprecision(4) << history["train_loss"].back() << "  test_loss " << ev.loss
                 << "  test_accuracy " << ev.accuracy << "  " << std::setprecision(2) << secs << "s\n"
                 << std::defaultfloat << std::flush;
-            if (!o.metrics.empty()) report::write_metrics_jsonl(o.metrics, history);
-            if (!o.plot.empty()) report::write_svg_plot(o.plot, history, "tapegrad fastText spam filter");
+            if (!o.metrics.empty()) train::write_metrics_jsonl(o.metrics, history);
+            if (!o.plot.empty()) train::write_svg_plot(o.plot, history, "tapegrad fastText spam filter");
             if (!o.save.empty()) {
-                io::TrainState st;
+                train::TrainState st;
                 st.epoch = epoch;
                 st.rng_state = shuffle.state();
                 st.history = history;
-                io::save_checkpoint(o.save, model, opt, st);
+                train::save_checkpoint(o.save, model, opt, st);
             }
         }
         if (last < o.epochs) {
@@ -328,7 +330,7 @@ inline int train(const Options& o, const Corpus& c, std::ostream& out, std::ostr
                 << (o.save.empty() ? "" : "; continue with --resume " + o.save) << "\n";
             return 0;
         }
-        report::ConfusionMatrix cm(c.class_names);
+        train::ConfusionMatrix cm(c.class_names);
         const EvalResult ev = evaluate(model, c.test, &cm);
         out << "\nconfusion matrix on the " << c.test.labels.size() << " test emails:\n";
         cm.print(out);
@@ -360,7 +362,7 @@ inline int predict(const std::string& model_path, const std::vector<std::string>
     try {
         // the shapes in the file tell the model's size
         std::size_t buckets = 0, dim = 0, classes = 0;
-        for (const auto& [name, a] : load_npz(model_path)) {
+        for (const auto& [name, a] : io::load_npz(model_path)) {
             if (name == "embedding.weight" && a.shape.size() == 2) buckets = a.shape[0], dim = a.shape[1];
             if (name == "fc.weight" && a.shape.size() == 2) classes = a.shape[0];
         }
@@ -371,7 +373,7 @@ inline int predict(const std::string& model_path, const std::vector<std::string>
                              std::to_string(class_names.size()) + " class names were given");
         Generator g(0);
         FastText model(buckets, dim, classes, g);
-        io::load_model(model_path, model);
+        train::load_model(model_path, model);
         NoGradGuard ng;
         int status = 0;
         for (const auto& f : files) {
@@ -390,7 +392,7 @@ inline int predict(const std::string& model_path, const std::vector<std::string>
             }
             std::string raw((std::istreambuf_iterator<char>(in)), {});
             Dataset one;
-            one.features.push_back(data::hashed_features(data::parse_email(raw), buckets));
+            one.features.push_back(spam_filter::hashed_features(spam_filter::parse_email(raw), buckets));
             one.labels.push_back(0);
             const auto& idf_t = model.idf.value();
             set_weights(one, std::vector<float>(idf_t.begin(), idf_t.end()));

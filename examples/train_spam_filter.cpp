@@ -49,8 +49,8 @@ int main(int argc, char** argv) {
     spam_classifier::Corpus corpus;
     try {
         const auto t0 = std::chrono::steady_clock::now();
-        auto tc = tapegrad::data::load_text_folders(
-            o.data, o.spamassassin ? tapegrad::data::spamassassin_classes() : std::map<std::string, std::string>{});
+        auto tc = spam_filter::load_text_folders(
+            o.data, o.spamassassin ? spam_filter::spamassassin_classes() : std::map<std::string, std::string>{});
         for (const auto& w : tc.warnings) std::cerr << "warning: " << w << "\n";
         corpus = spam_classifier::featurize(tc, o.buckets);
         std::cout << "loaded and featurised " << o.data << " in " << std::fixed << std::setprecision(2)

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include <tapegrad/loss.hpp>
+#include <tapegrad/ops/loss.hpp>
 #include <tapegrad/nn/loss.hpp>
 #include <tapegrad/tapegrad.hpp>
 

@@ -49,27 +49,27 @@ TEST_CASE("fuzz seed corpora replay cleanly", "[fuzz]") { replay("corpus"); }
 TEST_CASE("fuzz seeds: the seed checkpoint and IDX files still load", "[fuzz]") {
     const fs::path corpus = fs::path(TAPEGRAD_SOURCE_DIR) / "tests" / "fuzz" / "corpus";
     tapegrad_fuzz::FixedModel m;
-    const auto st = tapegrad::io::load_checkpoint((corpus / "npz" / "checkpoint.npz").string(), *m.model, *m.opt);
+    const auto st = tapegrad::train::load_checkpoint((corpus / "npz" / "checkpoint.npz").string(), *m.model, *m.opt);
     CHECK(st.epoch == 1);
     CHECK(m.opt->has_momentum_buffer()[0]);
-    CHECK_NOTHROW(tapegrad::io::load_model((corpus / "npz" / "model.npz").string(), *m.model));
-    CHECK(tapegrad::load_npz((corpus / "npz" / "dtypes.npz").string()).size() == 5);
+    CHECK_NOTHROW(tapegrad::train::load_model((corpus / "npz" / "model.npz").string(), *m.model));
+    CHECK(tapegrad::io::load_npz((corpus / "npz" / "dtypes.npz").string()).size() == 5);
     for (const char* f : {"images-idx3-ubyte", "images-idx3-ubyte.gz"})
-        CHECK(tapegrad::read_idx((corpus / "idx" / f).string()).shape == std::vector<std::size_t>{2, 3, 3});
+        CHECK(tapegrad::data::read_idx((corpus / "idx" / f).string()).shape == std::vector<std::size_t>{2, 3, 3});
 }
 
 // The hand-written email seeds (tests/fuzz/corpus/email/) must keep reaching the text paths: each
 // yields a subject and body tokens, and the MIME-specific ones decode what they are there for.
 TEST_CASE("fuzz seeds: the seed emails still parse to text", "[fuzz]") {
     const fs::path dir = fs::path(TAPEGRAD_SOURCE_DIR) / "tests" / "fuzz" / "corpus" / "email";
-    std::map<std::string, tapegrad::data::Email> parsed;
+    std::map<std::string, spam_filter::Email> parsed;
     for (const auto& p : files_in(dir)) {
         INFO("seed " << p.string());
         std::ifstream f(p, std::ios::binary);
         const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-        tapegrad::data::Email e = tapegrad::data::parse_email(bytes);
+        spam_filter::Email e = spam_filter::parse_email(bytes);
         CHECK(!e.subject.empty());
-        CHECK(!tapegrad::data::tokenize(e.body).empty());
+        CHECK(!spam_filter::tokenize(e.body).empty());
         parsed[p.filename().string()] = std::move(e);
     }
     REQUIRE(parsed.size() >= 8);

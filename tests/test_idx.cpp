@@ -18,6 +18,7 @@
 #include "tapegrad/data/idx.hpp"
 
 namespace fs = std::filesystem;
+namespace data = tapegrad::data;
 using tapegrad::IOError;
 using Catch::Matchers::Contains;
 
@@ -77,9 +78,9 @@ std::string io_error_of(F&& f) {
 
 // Either an IOError or a result that is internally consistent and equal to `expected`.
 enum class Outcome { Error, Same, Different };
-Outcome read_outcome(const std::string& path, const tapegrad::IdxArray* expected) {
+Outcome read_outcome(const std::string& path, const tapegrad::data::IdxArray* expected) {
     try {
-        tapegrad::IdxArray a = tapegrad::read_idx(path);
+        tapegrad::data::IdxArray a = tapegrad::data::read_idx(path);
         std::size_t n = 1;
         for (std::size_t d : a.shape) n *= d;
         if (a.shape.empty() || a.shape.size() > 4 || n != a.data.size() || a.dtype_code != 0x08)
@@ -102,7 +103,7 @@ TEST_CASE("read_idx reads valid plain ubyte files of 1 to 4 dims", "[idx]") {
         const Bytes payload = iota_bytes(n, 3);
         const std::string p = dir.file("plain.idx");
         write_plain(p, idx_bytes(0x08, dims, payload));
-        const tapegrad::IdxArray a = tapegrad::read_idx(p);
+        const tapegrad::data::IdxArray a = tapegrad::data::read_idx(p);
         REQUIRE(a.shape == std::vector<std::size_t>(dims.begin(), dims.end()));
         REQUIRE(a.data == payload);
         REQUIRE(a.dtype_code == 0x08);
@@ -118,14 +119,14 @@ TEST_CASE("read_idx reads gzip files and detects gzip by content, not by name", 
     write_plain(dir.file("plain-named.gz"), file);
     for (const char* name : {"real.gz", "gzip-without-suffix", "plain-named.gz"}) {
         INFO(name);
-        const tapegrad::IdxArray a = tapegrad::read_idx(dir.file(name));
+        const tapegrad::data::IdxArray a = tapegrad::data::read_idx(dir.file(name));
         REQUIRE(a.shape == std::vector<std::size_t>{2, 3, 4});
         REQUIRE(a.data == payload);
     }
     // A gzip payload larger than the reader's first buffer guess exercises buffer growth.
     const Bytes big = iota_bytes(std::size_t{20} << 20);
     write_gzip(dir.file("big.gz"), idx_bytes(0x08, {20, 1024, 1024}, big));
-    REQUIRE(tapegrad::read_idx(dir.file("big.gz")).data == big);
+    REQUIRE(tapegrad::data::read_idx(dir.file("big.gz")).data == big);
 }
 
 TEST_CASE("read_idx rejects a file truncated at any point, plain or gzip", "[idx]") {
@@ -143,17 +144,17 @@ TEST_CASE("read_idx rejects a file truncated at any point, plain or gzip", "[idx
 
     SECTION("messages say where the file ended") {
         write_plain(p, Bytes(file.begin(), file.begin() + 2));
-        std::string msg = io_error_of([&] { tapegrad::read_idx(p); });
+        std::string msg = io_error_of([&] { tapegrad::data::read_idx(p); });
         CHECK_THAT(msg, Contains("read_idx") && Contains(p) &&
                             Contains("truncated header: expected 4 bytes of magic number, file has 2"));
         write_plain(p, Bytes(file.begin(), file.begin() + 10));
-        msg = io_error_of([&] { tapegrad::read_idx(p); });
+        msg = io_error_of([&] { tapegrad::data::read_idx(p); });
         CHECK_THAT(msg, Contains("truncated header: 3 dimensions need 16 header bytes, file has 10"));
         write_plain(p, Bytes(file.begin(), file.begin() + 21));
-        msg = io_error_of([&] { tapegrad::read_idx(p); });
+        msg = io_error_of([&] { tapegrad::data::read_idx(p); });
         CHECK_THAT(msg, Contains("truncated: header says 24 bytes of data, file has 5"));
         write_gzip(p, Bytes(file.begin(), file.begin() + 21));
-        msg = io_error_of([&] { tapegrad::read_idx(p); });
+        msg = io_error_of([&] { tapegrad::data::read_idx(p); });
         CHECK_THAT(msg, Contains("truncated: header says 24 bytes of data, decompressed data has 5"));
     }
 
@@ -166,7 +167,7 @@ TEST_CASE("read_idx rejects a file truncated at any point, plain or gzip", "[idx
             REQUIRE(read_outcome(p, nullptr) == Outcome::Error);
         }
         write_plain(p, Bytes(gz.begin(), gz.end() - 4));  // only the ISIZE trailer is missing
-        CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }), Contains("gzip") && Contains(p));
+        CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }), Contains("gzip") && Contains(p));
     }
 }
 
@@ -176,18 +177,18 @@ TEST_CASE("read_idx rejects bad magic and bad dimension counts", "[idx]") {
     Bytes file = idx_bytes(0x08, {4}, iota_bytes(4));
     file[0] = 0x50;  // "PK.." — e.g. a zip handed to the wrong reader
     write_plain(p, file);
-    CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }),
+    CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }),
                Contains(p) && Contains("bad magic number") && Contains("found first bytes 0x50 0x00"));
     file[0] = 0;
     file[1] = 0x01;
     write_gzip(p, file);
-    CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }), Contains("bad magic number"));
+    CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }), Contains("bad magic number"));
 
     for (std::uint8_t ndim : {0, 5, 255}) {
         Bytes f = {0, 0, 0x08, ndim};
         f.resize(4 + 4 * 8, 1);
         write_plain(p, f);
-        CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }),
+        CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }),
                    Contains("expected 1 to 4 dimensions, header says " + std::to_string(ndim)));
     }
 }
@@ -201,13 +202,13 @@ TEST_CASE("read_idx names unsupported and invalid element types", "[idx]") {
     };
     for (const auto& [code, text] : unsupported) {
         write_plain(p, idx_bytes(code, {2}, iota_bytes(8)));
-        CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }),
+        CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }),
                    Contains(p) && Contains("unsupported element type " + text +
                                            "; tapegrad reads ubyte (0x08) IDX files"));
     }
     for (std::uint8_t code : {0x00, 0x07, 0x0A, 0x0F, 0xFF}) {
         write_plain(p, idx_bytes(code, {2}, iota_bytes(2)));
-        CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }), Contains("invalid element type"));
+        CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }), Contains("invalid element type"));
     }
 }
 
@@ -216,29 +217,29 @@ TEST_CASE("read_idx rejects zero, oversized and overflowing dimensions before al
     const std::string p = dir.file("dims");
 
     write_plain(p, idx_bytes(0x08, {3, 0, 2}, {}));
-    CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }),
+    CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }),
                Contains("dimension 1 is 0: expected every dimension > 0"));
 
     write_plain(p, idx_bytes(0x08, {0x80000001u}, {}));
-    CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }),
+    CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }),
                Contains("dimension 0 is 2147483649: expected at most 2^31"));
 
     // 2^31 four times is 2^124: the product itself overflows size_t.
     write_plain(p, idx_bytes(0x08, {0x80000000u, 0x80000000u, 0x80000000u, 0x80000000u}, {}));
-    CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }), Contains("overflow size_t"));
+    CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }), Contains("overflow size_t"));
     write_gzip(p, idx_bytes(0x08, {0x80000000u, 0x80000000u, 0x80000000u}, {}));
-    CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }), Contains("overflow size_t"));
+    CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }), Contains("overflow size_t"));
 
     // Representable but absurd claims hit the 1 GiB cap.
     write_plain(p, idx_bytes(0x08, {0x80000000u, 0x80000000u}, {}));
-    CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }), Contains("expected at most 1 GiB"));
+    CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }), Contains("expected at most 1 GiB"));
     write_gzip(p, idx_bytes(0x08, {0x40000001u}, iota_bytes(10)));
-    CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }), Contains("expected at most 1 GiB"));
+    CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }), Contains("expected at most 1 GiB"));
 
     // Exactly 1 GiB claimed by a tiny gzip: allowed by the cap, so it must fail on the data
     // without the reader having allocated the claimed gigabyte.
     write_gzip(p, idx_bytes(0x08, {1024, 1024, 1024}, iota_bytes(100)));
-    CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }),
+    CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }),
                Contains("truncated: header says 1073741824 bytes of data, decompressed data has 100"));
 }
 
@@ -248,22 +249,22 @@ TEST_CASE("read_idx rejects trailing bytes after the payload", "[idx]") {
     Bytes file = idx_bytes(0x08, {2, 3, 4}, iota_bytes(24));
     file.insert(file.end(), {1, 2, 3});
     write_plain(p, file);
-    CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }),
+    CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }),
                Contains(p) && Contains("trailing data: header says 24 bytes of data, file has 27"));
     write_gzip(p, file);
-    CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }),
+    CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }),
                Contains("trailing data: header says 24 bytes of data, decompressed data has 27"));
     file.resize(file.size() + 100000, 9);  // more than the reader counts exactly
     write_gzip(p, file);
-    CHECK_THAT(io_error_of([&] { tapegrad::read_idx(p); }), Contains("decompressed data has at least"));
+    CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(p); }), Contains("decompressed data has at least"));
 }
 
 TEST_CASE("read_idx reports missing files and directories as IOError", "[idx]") {
     TempDir dir;
     const std::string missing = dir.file("no-such-file-idx3-ubyte");
-    CHECK_THAT(io_error_of([&] { tapegrad::read_idx(missing); }),
+    CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(missing); }),
                Contains("read_idx") && Contains(missing) && Contains("No such file"));
-    CHECK_THAT(io_error_of([&] { tapegrad::read_idx(dir.path.string()); }), Contains("expected a regular file"));
+    CHECK_THAT(io_error_of([&] { tapegrad::data::read_idx(dir.path.string()); }), Contains("expected a regular file"));
 }
 
 TEST_CASE("read_idx never crashes on corrupted or random input", "[idx]") {
@@ -271,7 +272,7 @@ TEST_CASE("read_idx never crashes on corrupted or random input", "[idx]") {
     const std::string p = dir.file("fuzz");
     const Bytes file = idx_bytes(0x08, {3, 5, 7}, iota_bytes(105));
     write_plain(p, file);
-    const tapegrad::IdxArray original = tapegrad::read_idx(p);
+    const tapegrad::data::IdxArray original = tapegrad::data::read_idx(p);
 
     // Every single-byte flip of the gzip form either fails or (gzip header fields such as mtime
     // are not checksummed) decodes to exactly the original.
@@ -313,8 +314,8 @@ TEST_CASE("load_mnist_split scales pixels to [0,1] and widens labels", "[idx]") 
     const Bytes pixels = {0, 255, 128, 1, 2, 3, 254, 255, 0, 10, 20, 30};
     write_plain(dir.file("train-images-idx3-ubyte"), idx_bytes(0x08, {3, 2, 2}, pixels));
     write_gzip(dir.file("train-labels-idx1-ubyte.gz"), idx_bytes(0x08, {3}, {9, 0, 4}));
-    const tapegrad::MnistSplit s =
-        tapegrad::load_mnist_split(dir.file("train-images-idx3-ubyte"), dir.file("train-labels-idx1-ubyte.gz"));
+    const tapegrad::data::MnistSplit s =
+        tapegrad::data::load_mnist_split(dir.file("train-images-idx3-ubyte"), dir.file("train-labels-idx1-ubyte.gz"));
     REQUIRE(s.images.dimension() == 2);
     REQUIRE(s.images.shape()[0] == 3);
     REQUIRE(s.images.shape()[1] == 4);
@@ -335,32 +336,32 @@ TEST_CASE("load_mnist_split rejects count mismatches and wrong ranks", "[idx]") 
     const std::string labels = dir.file("train-labels-idx1-ubyte.gz");
     write_plain(images, idx_bytes(0x08, {3, 2, 2}, iota_bytes(12)));
     write_gzip(labels, idx_bytes(0x08, {2}, {1, 2}));
-    CHECK_THAT(io_error_of([&] { tapegrad::load_mnist_split(images, labels); }),
+    CHECK_THAT(io_error_of([&] { tapegrad::data::load_mnist_split(images, labels); }),
                Contains("load_mnist_split: count mismatch: train-images has 3 images, train-labels has 2 labels") &&
                    Contains(images) && Contains(labels));
 
     write_gzip(labels, idx_bytes(0x08, {3, 1}, {1, 2, 3}));
-    CHECK_THAT(io_error_of([&] { tapegrad::load_mnist_split(images, labels); }),
-               Contains(labels) && Contains("expected a 1-D (N,) label file, found shape (3, 1)"));
+    CHECK_THAT(io_error_of([&] { tapegrad::data::load_mnist_split(images, labels); }),
+               Contains(labels) && Contains("expected a 1-D (N,) label file, found shape [3, 1]"));
     write_plain(images, idx_bytes(0x08, {12}, iota_bytes(12)));
-    CHECK_THAT(io_error_of([&] { tapegrad::load_mnist_split(images, labels); }),
-               Contains(images) && Contains("expected a 3-D (N, rows, cols) image file, found shape (12)"));
+    CHECK_THAT(io_error_of([&] { tapegrad::data::load_mnist_split(images, labels); }),
+               Contains(images) && Contains("expected a 3-D (N, rows, cols) image file, found shape [12]"));
 }
 
-TEST_CASE("load_fashion_mnist finds plain or .gz files and names what is missing", "[idx]") {
+TEST_CASE("load_mnist finds plain or .gz files and names what is missing", "[idx]") {
     TempDir dir;
     write_plain(dir.file("t10k-images-idx3-ubyte"), idx_bytes(0x08, {2, 2, 2}, iota_bytes(8)));
     write_gzip(dir.file("t10k-labels-idx1-ubyte.gz"), idx_bytes(0x08, {2}, {3, 7}));
-    const tapegrad::MnistSplit s = tapegrad::load_fashion_mnist(dir.path.string(), false);
+    const tapegrad::data::MnistSplit s = tapegrad::data::load_mnist(dir.path.string(), false);
     REQUIRE(s.images.shape()[0] == 2);
     REQUIRE(s.images.shape()[1] == 4);
     REQUIRE(s.labels(1) == 7);
-    CHECK_THAT(io_error_of([&] { tapegrad::load_fashion_mnist(dir.path.string(), true); }),
-               Contains("load_fashion_mnist") && Contains(dir.path.string()) &&
+    CHECK_THAT(io_error_of([&] { tapegrad::data::load_mnist(dir.path.string(), true); }),
+               Contains("load_mnist") && Contains(dir.path.string()) &&
                    Contains("expected train-images-idx3-ubyte or train-images-idx3-ubyte.gz"));
 }
 
-TEST_CASE("load_fashion_mnist loads the installed Fashion-MNIST", "[idx]") {
+TEST_CASE("load_mnist loads the installed Fashion-MNIST", "[idx]") {
     const std::string root = "/usr/share/datasets/fashion-mnist";
     if (!fs::exists(root)) {
         WARN("SKIPPED: " << root << " not found (install dataset-fashion-mnist)");
@@ -368,7 +369,7 @@ TEST_CASE("load_fashion_mnist loads the installed Fashion-MNIST", "[idx]") {
     }
     for (bool train : {true, false}) {
         INFO((train ? "train" : "test") << " split");
-        const tapegrad::MnistSplit s = tapegrad::load_fashion_mnist(root, train);
+        const tapegrad::data::MnistSplit s = tapegrad::data::load_mnist(root, train);
         const std::size_t n = train ? 60000 : 10000;
         REQUIRE(s.images.shape()[0] == n);
         REQUIRE(s.images.shape()[1] == 28 * 28);

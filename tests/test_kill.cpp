@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include <tapegrad/io/checkpoint.hpp>
+#include <tapegrad/train/checkpoint.hpp>
 #include <tapegrad/io/npz.hpp>
 
 #include "kill/kill_common.hpp"
@@ -148,8 +148,8 @@ TEST_CASE("SIGKILL during checkpoint saves: the file is always the previous or t
 
         auto model = kill_test::make_model();
         optim::SGD<double> opt(model->parameters(), 0.1, 0.9);
-        io::TrainState st;
-        REQUIRE_NOTHROW(st = io::load_checkpoint(path, *model, opt));
+        train::TrainState st;
+        REQUIRE_NOTHROW(st = train::load_checkpoint(path, *model, opt));
         const std::int64_t k = st.epoch;
         // consistent: every parameter, every momentum buffer and the epoch come from one save
         std::size_t mismatched = 0;
@@ -179,7 +179,7 @@ TEST_CASE("SIGKILL during checkpoint saves: the file is always the previous or t
         ++stray;
         CHECK(e.path().filename().string().rfind("ck.npz.tmp.", 0) == 0);
         try {
-            load_npz(e.path().string());
+            io::load_npz(e.path().string());
         } catch (const IOError&) {
             ++incomplete;
         }
@@ -210,8 +210,8 @@ TEST_CASE("a training run SIGKILLed mid-way resumes to bit-identical parameters"
     run_to_end({"train", straight});
 
     auto epoch_in = [](const std::string& path) {
-        for (const auto& [name, a] : load_npz(path))
-            if (name == "epoch") return from_npy<std::int64_t>(a, name)();
+        for (const auto& [name, a] : io::load_npz(path))
+            if (name == "epoch") return io::from_npy<std::int64_t>(a, name)();
         FAIL("no epoch in " << path);
         return std::int64_t{-1};
     };
@@ -237,7 +237,7 @@ TEST_CASE("a training run SIGKILLed mid-way resumes to bit-identical parameters"
             run_to_end({"train", ck});
         else if (epoch_in(ck) < kill_test::kEpochs)
             run_to_end({"train", ck, ck}), ++resumes;
-        auto a = load_npz(straight), b = load_npz(ck);
+        auto a = io::load_npz(straight), b = io::load_npz(ck);
         REQUIRE(a.size() == b.size());
         std::size_t compared = 0;
         for (std::size_t i = 0; i < a.size(); ++i) {

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include <tapegrad/tapegrad.hpp>
-#include <tapegrad/loss.hpp>
+#include <tapegrad/ops/loss.hpp>
 
 #include "fixture.hpp"
 

@@ -10,7 +10,7 @@
 
 #include <tapegrad/tapegrad.hpp>
 #include <xtensor/xview.hpp>
-#include <tapegrad/loss.hpp>
+#include <tapegrad/ops/loss.hpp>
 
 using namespace tapegrad;
 using Catch::Matchers::Contains;
@@ -87,7 +87,7 @@ TEST_CASE("reductions, max with indices, shapes ops, softmax", "[ops]") {
     for (std::size_t i = 0; i < off.size(); ++i) CHECK(off.data()[i] == Approx(ref.data()[i]).epsilon(1e-7));
 }
 
-// ---------------------------------------------------------------- the gradcheck walk
+// ---------------------------------------------------------------- the autograd::gradcheck walk
 
 namespace {
 struct Case {
@@ -232,7 +232,7 @@ TEST_CASE("every op recorded in src/ passes gradcheck on several shapes", "[ops]
     }
     for (const auto& [name, list] : cases) {
         for (std::size_t i = 0; i < list.size(); ++i) {
-            GradcheckResult r = gradcheck(list[i].fn, list[i].inputs);
+            autograd::GradcheckResult r = autograd::gradcheck(list[i].fn, list[i].inputs);
             INFO("op " << name << " case " << i << "\n" << r);
             CHECK(r.ok);
         }

@@ -42,7 +42,7 @@ fs::path toy_corpus(std::size_t per_class) {
 
 TEST_CASE("the spam filter learns a toy corpus, explains itself, and predicts from a saved model", "[spam]") {
     const fs::path root = toy_corpus(60);
-    auto tc = tapegrad::data::load_text_folders(root.string());
+    auto tc = spam_filter::load_text_folders(root.string());
     REQUIRE(tc.class_names == std::vector<std::string>{"ham", "spam"});
     spam_classifier::Corpus corpus = spam_classifier::featurize(tc, 1 << 12);
     CHECK(corpus.test.labels.size() == 24);  // indices 0, 5, 10, … of each folder's 60
@@ -84,7 +84,7 @@ TEST_CASE("the spam filter learns a toy corpus, explains itself, and predicts fr
 
 TEST_CASE("spam filter: stop and resume give the same model as a straight run", "[spam]") {
     const fs::path root = toy_corpus(30);
-    auto corpus = spam_classifier::featurize(tapegrad::data::load_text_folders(root.string()), 1 << 10);
+    auto corpus = spam_classifier::featurize(spam_filter::load_text_folders(root.string()), 1 << 10);
     spam_classifier::Options o;
     o.buckets = 1 << 10;
     o.dim = 4;
@@ -99,7 +99,7 @@ TEST_CASE("spam filter: stop and resume give the same model as a straight run", 
     o.stop_after = 0;
     o.resume = o.save;
     REQUIRE(spam_classifier::train(o, corpus, out, err) == 0);
-    auto a = tapegrad::load_npz((root / "straight.npz").string()), b = tapegrad::load_npz(o.save);
+    auto a = tapegrad::io::load_npz((root / "straight.npz").string()), b = tapegrad::io::load_npz(o.save);
     REQUIRE(a.size() == b.size());
     for (std::size_t i = 0; i < a.size(); ++i)
         if (a[i].first.find("seconds") == std::string::npos) CHECK(a[i].second.bytes == b[i].second.bytes);

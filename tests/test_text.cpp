@@ -16,12 +16,13 @@
 #include <string>
 #include <vector>
 
-#include "tapegrad/data/email.hpp"
-#include "tapegrad/data/text.hpp"
+#include "email.hpp"
+#include <tapegrad/io/fnv.hpp>
+#include "corpus.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
-using tapegrad::data::Email;
+using spam_filter::Email;
 using Strings = std::vector<std::string>;
 
 namespace {
@@ -52,7 +53,7 @@ bool any_contains(const Strings& v, const std::string& a, const std::string& b) 
 }
 
 // Words of a text, for checks that should not depend on whitespace.
-Strings words(const std::string& s) { return tapegrad::data::tokenize(s); }
+Strings words(const std::string& s) { return spam_filter::tokenize(s); }
 bool has_word(const std::string& s, const std::string& w) {
     for (const auto& t : words(s))
         if (t == w) return true;
@@ -71,14 +72,14 @@ std::string spamassassin_cache() {
 // ------------------------------------------------------------------ tokenizer and hashing
 
 TEST_CASE("fnv1a64 gives the FNV-1a 64-bit reference values", "[text]") {
-    using tapegrad::data::fnv1a64;
+    using tapegrad::io::fnv1a64;
     CHECK(fnv1a64("") == 0xcbf29ce484222325ull);
     CHECK(fnv1a64("a") == 0xaf63dc4c8601ec8cull);
     CHECK(fnv1a64("foobar") == 0x85944171f73967e8ull);
 }
 
 TEST_CASE("tokenize: lower-cased runs of letters and digits, inner apostrophes, 1..40 bytes", "[text]") {
-    using tapegrad::data::tokenize;
+    using spam_filter::tokenize;
     CHECK(tokenize("Hello, WORLD! It's 42 o'clock.") == Strings{"hello", "world", "it's", "42", "o'clock"});
     CHECK(tokenize("'quoted' rock''n x") == Strings{"quoted", "rock", "n", "x"});
     CHECK(tokenize("e-mail foo_bar a.b $100 me@x.com") ==
@@ -99,7 +100,8 @@ TEST_CASE("tokenize: lower-cased runs of letters and digits, inner apostrophes, 
 }
 
 TEST_CASE("feature_strings and hashed_features: subject and body unigrams and bigrams", "[text]") {
-    using namespace tapegrad::data;
+    using namespace spam_filter;
+    using tapegrad::io::fnv1a64;
     Email e;
     e.subject = "Win CASH";
     e.body = "Click here, now!";
@@ -135,7 +137,7 @@ TEST_CASE("feature_strings and hashed_features: subject and body unigrams and bi
 // ------------------------------------------------------------------ decoders
 
 TEST_CASE("decode_quoted_printable: escapes, soft line breaks, stray '='", "[text]") {
-    using tapegrad::data::decode_quoted_printable;
+    using spam_filter::decode_quoted_printable;
     CHECK(decode_quoted_printable("caf=C3=A9 a=3Db =3d") == "caf\xC3\xA9 a=b =");
     CHECK(decode_quoted_printable("soft=\r\nbreak and=\nmore, spaces= \t\r\nafter") == "softbreak andmore, spacesafter");
     CHECK(decode_quoted_printable("not=ZZ 100=% end=") == "not=ZZ 100=% end");
@@ -144,7 +146,7 @@ TEST_CASE("decode_quoted_printable: escapes, soft line breaks, stray '='", "[tex
 }
 
 TEST_CASE("decode_base64: lenient about line breaks, junk and padding", "[text]") {
-    using tapegrad::data::decode_base64;
+    using spam_filter::decode_base64;
     CHECK(decode_base64("SGVsbG8gV29ybGQ=") == "Hello World");
     CHECK(decode_base64("SGVs\r\nbG8g\nV29y bGQ=\n") == "Hello World");
     CHECK(decode_base64("SGk=SGk=") == "HiHi");
@@ -155,7 +157,7 @@ TEST_CASE("decode_base64: lenient about line breaks, junk and padding", "[text]"
 }
 
 TEST_CASE("decode_encoded_words: RFC 2047 B and Q words", "[text]") {
-    using tapegrad::data::decode_encoded_words;
+    using spam_filter::decode_encoded_words;
     CHECK(decode_encoded_words("=?utf-8?B?SGVsbG8=?= =?UTF-8?Q?W=C3=B6rld_again?=") == "HelloW\xC3\xB6rld again");
     CHECK(decode_encoded_words("Re: =?iso-8859-1?q?caf=E9?= ok") == "Re: caf\xE9 ok");
     CHECK(decode_encoded_words("=?utf-8?B?YQ==?=\r\n =?utf-8?B?Yg==?=") == "ab");  // folded: ws dropped
@@ -165,7 +167,7 @@ TEST_CASE("decode_encoded_words: RFC 2047 B and Q words", "[text]") {
 }
 
 TEST_CASE("strip_html: tags, entities, script and style", "[text]") {
-    using tapegrad::data::strip_html;
+    using spam_filter::strip_html;
     CHECK(words(strip_html("<html><head><title>T</title><style>p { color: red }</style></head>"
                            "<body><p>Fish &amp; chips &lt;now&gt;</p><script type=\"x\">var hidden = 1;</script>"
                            "<br/>A&nbsp;B &quot;q&quot; &#86;&#x49;AGRA</body></html>")) ==
@@ -195,24 +197,24 @@ TEST_CASE("parse_email: headers apart, mbox line, unfolding, plain body", "[text
         "subject: second subject ignored\n"
         "\n"
         "Hello there.\n";
-    const Email e = tapegrad::data::parse_email(raw);
+    const Email e = spam_filter::parse_email(raw);
     CHECK(e.subject == "Folded  subject line");
     CHECK(e.body == "Hello there.\n");
     CHECK(e.header_names == Strings{"return-path", "received", "message-id", "date", "subject", "subject"});
     CHECK(!has_word(e.body + " " + e.subject, "esmtp"));
     // CRLF line ends
-    const Email c = tapegrad::data::parse_email("Subject: hi\r\nX-A: b\r\n\r\nbody\r\n");
+    const Email c = spam_filter::parse_email("Subject: hi\r\nX-A: b\r\n\r\nbody\r\n");
     CHECK(c.subject == "hi");
     CHECK(c.body == "body\r\n");
     CHECK(c.header_names == Strings{"subject", "x-a"});
     // no blank line: all headers, no body
-    CHECK(tapegrad::data::parse_email("Subject: only headers").body.empty());
+    CHECK(spam_filter::parse_email("Subject: only headers").body.empty());
     // a line that is not a header starts the body
-    CHECK(tapegrad::data::parse_email("Subject: s\nnot a header line\nmore").body == "not a header line\nmore");
+    CHECK(spam_filter::parse_email("Subject: s\nnot a header line\nmore").body == "not a header line\nmore");
 }
 
 TEST_CASE("parse_email: quoted-printable body with soft line breaks and =3D", "[text]") {
-    const Email e = tapegrad::data::parse_email(
+    const Email e = spam_filter::parse_email(
         "Subject: qp\n"
         "Content-Type: text/plain; charset=\"utf-8\"\n"
         "Content-Transfer-Encoding: Quoted-Printable\n"
@@ -224,10 +226,10 @@ TEST_CASE("parse_email: quoted-printable body with soft line breaks and =3D", "[
 
 TEST_CASE("parse_email: base64 text part and HTML part", "[text]") {
     // "Cheap meds, buy now!\n" in base64, split over two lines
-    const Email b = tapegrad::data::parse_email(
+    const Email b = spam_filter::parse_email(
         "Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\nQ2hlYXAgbWVkcywg\nYnV5IG5vdyEK\n");
     CHECK(b.body == "Cheap meds, buy now!\n");
-    const Email h = tapegrad::data::parse_email(
+    const Email h = spam_filter::parse_email(
         "Content-Type: text/html; charset=us-ascii\n\n"
         "<html><head><script>document.write('tracking')</script><style>.a{}</style></head>"
         "<body><h1>Hot&nbsp;deals</h1><p>Save 50% &amp; more &lt;today&gt;</p></body></html>\n");
@@ -235,7 +237,7 @@ TEST_CASE("parse_email: base64 text part and HTML part", "[text]") {
     CHECK(h.body.find('<') != std::string::npos);  // the decoded &lt; (text, not a tag)
     CHECK(h.body.find("tracking") == std::string::npos);
     // HTML without Content-Type at the top level is still recognised
-    CHECK(words(tapegrad::data::parse_email("Subject: x\n\n<HTML><body>hi<br>there</body></HTML>").body) ==
+    CHECK(words(spam_filter::parse_email("Subject: x\n\n<HTML><body>hi<br>there</body></HTML>").body) ==
           Strings{"hi", "there"});
 }
 
@@ -276,41 +278,41 @@ TEST_CASE("parse_email: multipart/alternative nested in multipart/mixed, attachm
         "imagebytes\n"
         "--==outer==--\n"
         "Epilogue, not shown.\n";
-    const Email e = tapegrad::data::parse_email(raw);
+    const Email e = spam_filter::parse_email(raw);
     CHECK(e.subject == "Special offer f\xC3\xBCr you");
     CHECK(words(e.body) == Strings{"plain", "version", "price", "100", "dollars", "html", "version", "more"});
     CHECK(e.body.find("SECRET") == std::string::npos);
     CHECK(e.body.find("imagebytes") == std::string::npos);
     CHECK(e.header_names == Strings{"subject", "mime-version", "content-type"});
-    CHECK(tapegrad::data::feature_strings(e).front() == "s:special");
+    CHECK(spam_filter::feature_strings(e).front() == "s:special");
 }
 
 TEST_CASE("parse_email: message/rfc822 parts, missing and wrong boundaries", "[text]") {
-    const Email fwd = tapegrad::data::parse_email(
+    const Email fwd = spam_filter::parse_email(
         "Content-Type: multipart/mixed; boundary=b\n\n"
         "--b\nContent-Type: text/plain\n\nSee below.\n"
         "--b\nContent-Type: message/rfc822\n\nSubject: Inner subject\nReceived: x\n\nInner body.\n"
         "--b--\n");
     CHECK(words(fwd.body) == Strings{"see", "below", "inner", "subject", "inner", "body"});
     // boundary parameter missing: guessed from the first "--" line
-    const Email guessed = tapegrad::data::parse_email(
+    const Email guessed = spam_filter::parse_email(
         "Content-Type: multipart/alternative\n\n--XYZ\nContent-Type: text/plain\n\nguessed\n--XYZ\n"
         "Content-Type: image/gif\n\nGIF89a\n--XYZ--\n");
     CHECK(words(guessed.body) == Strings{"guessed"});
     // boundary that never occurs: the body is read as text
-    const Email wrong = tapegrad::data::parse_email("Content-Type: multipart/mixed; boundary=nope\n\njust text\n");
+    const Email wrong = spam_filter::parse_email("Content-Type: multipart/mixed; boundary=nope\n\njust text\n");
     CHECK(words(wrong.body) == Strings{"just", "text"});
     // missing close delimiter: the last part runs to the end
-    const Email open = tapegrad::data::parse_email(
+    const Email open = spam_filter::parse_email(
         "Content-Type: multipart/mixed; boundary=\"q\"\n\n--q\n\nfirst\n--q\nContent-Type: text/plain\n\nsecond");
     CHECK(words(open.body) == Strings{"first", "second"});
     // a boundary that is a prefix of a longer line is not a delimiter
-    const Email prefix = tapegrad::data::parse_email(
+    const Email prefix = spam_filter::parse_email(
         "Content-Type: multipart/mixed; boundary=ab\n\n--ab\n\nx\n--abc\ny\n--ab--\n");
     CHECK(words(prefix.body) == Strings{"x", "abc", "y"});
     // garbled Content-Type: text/plain
-    CHECK(words(tapegrad::data::parse_email("Content-Type: ;;;=\"\n\nstill text").body) == Strings{"still", "text"});
-    CHECK(words(tapegrad::data::parse_email("Content-Type: text/plain charset=us-ascii\n\nok").body) == Strings{"ok"});
+    CHECK(words(spam_filter::parse_email("Content-Type: ;;;=\"\n\nstill text").body) == Strings{"still", "text"});
+    CHECK(words(spam_filter::parse_email("Content-Type: text/plain charset=us-ascii\n\nok").body) == Strings{"ok"});
 }
 
 TEST_CASE("parse_email: deep nesting is bounded, garbage never crashes", "[text]") {
@@ -322,14 +324,14 @@ TEST_CASE("parse_email: deep nesting is bounded, garbage never crashes", "[text]
     deep += "Content-Type: text/plain\n\ndeepest\n";
     for (int i = levels - 1; i >= 0; --i) deep += "--b" + std::to_string(i) + "--\n";
     Email e;
-    REQUIRE_NOTHROW(e = tapegrad::data::parse_email(deep));
+    REQUIRE_NOTHROW(e = spam_filter::parse_email(deep));
     CHECK(e.body.find("deepest") == std::string::npos);
     // the same with fewer levels than the limit: found
     std::string shallow;
     for (int i = 0; i < 5; ++i)
         shallow += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\n\n--b" + std::to_string(i) + "\n";
     shallow += "Content-Type: text/plain\n\ndeepest\n";
-    CHECK(has_word(tapegrad::data::parse_email(shallow).body, "deepest"));
+    CHECK(has_word(spam_filter::parse_email(shallow).body, "deepest"));
 
     // random mutations of a MIME email, and random bytes: no exception, bounded output
     const std::string seed_mail =
@@ -356,19 +358,19 @@ TEST_CASE("parse_email: deep nesting is bounded, garbage never crashes", "[text]
             for (char& c : s) c = static_cast<char>(rng() % 256);
         }
         Email m;
-        REQUIRE_NOTHROW(m = tapegrad::data::parse_email(s));
+        REQUIRE_NOTHROW(m = spam_filter::parse_email(s));
         CHECK(m.body.size() <= 4 * s.size() + 16);
-        REQUIRE_NOTHROW(tapegrad::data::hashed_features(m));
+        REQUIRE_NOTHROW(spam_filter::hashed_features(m));
     }
     // a huge single line
     const std::string huge(1 << 20, 'x');
-    CHECK(tapegrad::data::parse_email("Subject: " + huge + "\n\n" + huge).body.size() == huge.size());
+    CHECK(spam_filter::parse_email("Subject: " + huge + "\n\n" + huge).body.size() == huge.size());
 }
 
 // ------------------------------------------------------------------ load_text_folders
 
 TEST_CASE("load_text_folders: classes, split, skipped files", "[text]") {
-    using tapegrad::data::load_text_folders;
+    using spam_filter::load_text_folders;
     TempDir dir;
     const fs::path root = dir.path;
     // beta: 7 good documents -> indices 0 and 5 in the test set
@@ -394,7 +396,7 @@ TEST_CASE("load_text_folders: classes, split, skipped files", "[text]") {
         fs::permissions(root / "gamma" / "g2", fs::perms::none);
     }
 
-    const tapegrad::data::TextCorpus c = load_text_folders(root.string());
+    const spam_filter::TextCorpus c = load_text_folders(root.string());
     CHECK(c.class_names == Strings{"alpha", "beta", "gamma"});
     const std::size_t expected_skipped = root_user ? 4 : 5;
     CHECK(c.skipped == expected_skipped);
@@ -424,23 +426,23 @@ TEST_CASE("load_text_folders: classes, split, skipped files", "[text]") {
         WARN("running as root: the chmod-000 sub-check is skipped (root reads it anyway)");
 
     // folder_to_class: several folders per class, unlisted folders ignored, missing ones warned about
-    const tapegrad::data::TextCorpus m =
+    const spam_filter::TextCorpus m =
         load_text_folders(root.string(), {{"alpha", "x"}, {"gamma", "x"}, {"beta", "y"}, {"missing", "w"}});
     CHECK(m.class_names == Strings{"w", "x", "y"});
     REQUIRE(m.texts.size() == 12);
     CHECK(m.labels == std::vector<std::int64_t>{1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 1, 1});
     CHECK(any_contains(m.warnings, (root / "missing").string(), "not found"));
-    const tapegrad::data::TextCorpus only = load_text_folders(root.string(), {{"beta", "b"}});
+    const spam_filter::TextCorpus only = load_text_folders(root.string(), {{"beta", "b"}});
     CHECK(only.class_names == Strings{"b"});
     CHECK(only.texts.size() == 7);
     CHECK(only.skipped == 0);
 
     // truncation
-    const tapegrad::data::TextCorpus t = load_text_folders(root.string(), {{"beta", "b"}}, 4);
+    const spam_filter::TextCorpus t = load_text_folders(root.string(), {{"beta", "b"}}, 4);
     CHECK(t.texts[0] == "beta");
     CHECK(t.warnings.size() == 7);
     CHECK(any_contains(t.warnings, b + "doc0", "truncated"));
-    const tapegrad::data::TextCorpus exact = load_text_folders(root.string(), {{"beta", "b"}}, 6);
+    const spam_filter::TextCorpus exact = load_text_folders(root.string(), {{"beta", "b"}}, 6);
     CHECK(exact.texts[0] == "beta 0");
     CHECK(exact.warnings.empty());
     CHECK_THROWS_AS(load_text_folders(root.string(), {}, 0), tapegrad::ValueError);
@@ -464,7 +466,8 @@ TEST_CASE("load_text_folders + parse_email on the SpamAssassin corpus", "[text]"
         WARN("SKIPPED: " << root << " not found (run third_party/fetch-spamassassin.sh)");
         return;
     }
-    using namespace tapegrad::data;
+    using namespace spam_filter;
+    using tapegrad::io::fnv1a64;
     const auto t0 = std::chrono::steady_clock::now();
     const TextCorpus c = load_text_folders(root, spamassassin_classes());
     const auto t1 = std::chrono::steady_clock::now();

@@ -108,19 +108,19 @@ TEST_CASE("checkpoints round-trip and refuse a model of another shape", "[checkp
     optim::SGD<float> opt(model->parameters(), 0.1, 0.9);
     cross_entropy((*model)(ones<float>({2, 6})), xt::xarray<std::int64_t>({0, 2})).backward();
     opt.step();
-    io::TrainState st;
+    train::TrainState st;
     st.epoch = 3;
     st.rng_state = Generator(5).state();
     st.scheduler_last_epoch = 3;
     st.scheduler_step_count = 4;
     opt.param_groups()[0].lr = 0.025;
     st.history["test_accuracy"] = {0.5, 0.75, 0.875};
-    io::save_checkpoint(path, *model, opt, st);
+    train::save_checkpoint(path, *model, opt, st);
 
     Generator g2(2);
     auto other = image_classifier::make_model(6, {5}, 3, g2);
     optim::SGD<float> opt2(other->parameters(), 0.1, 0.9);
-    io::TrainState back = io::load_checkpoint(path, *other, opt2);
+    train::TrainState back = train::load_checkpoint(path, *other, opt2);
     CHECK(back.epoch == 3);
     CHECK(back.rng_state == st.rng_state);
     CHECK(back.scheduler_step_count == 4);
@@ -135,24 +135,24 @@ TEST_CASE("checkpoints round-trip and refuse a model of another shape", "[checkp
     auto wide = image_classifier::make_model(6, {7}, 3, g3);
     optim::SGD<float> opt3(wide->parameters(), 0.1);
     auto before = wide->parameters()[0].value();
-    CHECK_THROWS_WITH(io::load_checkpoint(path, *wide, opt3),
+    CHECK_THROWS_WITH(train::load_checkpoint(path, *wide, opt3),
                       Contains("'0.weight'") && Contains("[5, 6]") && Contains("[7, 6]"));
     CHECK((wide->parameters()[0].value() == before));
     // a model with fewer layers: unexpected keys; missing files and garbage are IOErrors
     Generator g4(4);
     auto small = std::make_shared<nn::Sequential<float>>(nn::Linear<float>(6, 5, true, g4));
-    CHECK_THROWS_AS(io::load_model(path, *small), IOError);
-    CHECK_THROWS_AS(io::load_model((dir / "nope.npz").string(), *model), IOError);
+    CHECK_THROWS_AS(train::load_model(path, *small), IOError);
+    CHECK_THROWS_AS(train::load_model((dir / "nope.npz").string(), *model), IOError);
     std::ofstream((dir / "junk.npz").string()) << "not a zip";
-    CHECK_THROWS_AS(io::load_model((dir / "junk.npz").string(), *model), IOError);
+    CHECK_THROWS_AS(train::load_model((dir / "junk.npz").string(), *model), IOError);
     // inference-only files
-    io::save_model((dir / "m.npz").string(), *model);
-    io::load_model((dir / "m.npz").string(), *other);
+    train::save_model((dir / "m.npz").string(), *model);
+    train::load_model((dir / "m.npz").string(), *other);
     fs::remove_all(dir);
 }
 
 TEST_CASE("reports: confusion matrix, metrics lines, SVG plot", "[report]") {
-    report::ConfusionMatrix cm({"a", "b"});
+    train::ConfusionMatrix cm({"a", "b"});
     cm.add(0, 0);
     cm.add(0, 1);
     cm.add(1, 1);
@@ -166,8 +166,8 @@ TEST_CASE("reports: confusion matrix, metrics lines, SVG plot", "[report]") {
     cm.print(os);
     CHECK_THAT(os.str(), Contains("overall accuracy 0.7500"));
     auto dir = scratch_dir("report");
-    report::History h{{"train_loss", {1.0, 0.5}}, {"test_loss", {1.1, 0.7}}, {"test_accuracy", {0.6, 0.8}}};
-    report::write_metrics_jsonl((dir / "m.jsonl").string(), h);
+    train::History h{{"train_loss", {1.0, 0.5}}, {"test_loss", {1.1, 0.7}}, {"test_accuracy", {0.6, 0.8}}};
+    train::write_metrics_jsonl((dir / "m.jsonl").string(), h);
     std::ifstream m((dir / "m.jsonl").string());
     std::string l1, l2;
     std::getline(m, l1);
@@ -175,11 +175,11 @@ TEST_CASE("reports: confusion matrix, metrics lines, SVG plot", "[report]") {
     auto j = nlohmann::json::parse(l2);
     CHECK(j["epoch"] == 2);
     CHECK(j["test_accuracy"] == 0.8);
-    report::write_svg_plot((dir / "p.svg").string(), h, "t");
+    train::write_svg_plot((dir / "p.svg").string(), h, "t");
     std::ifstream s((dir / "p.svg").string());
     std::string svg((std::istreambuf_iterator<char>(s)), {});
     CHECK_THAT(svg, Contains("<svg") && Contains("polyline") && Contains("test_accuracy") && Contains("</svg>"));
-    CHECK_THROWS_AS(report::write_metrics_jsonl((dir / "no/such/dir/m.jsonl").string(), h), IOError);
+    CHECK_THROWS_AS(train::write_metrics_jsonl((dir / "no/such/dir/m.jsonl").string(), h), IOError);
     fs::remove_all(dir);
 }
 
@@ -214,7 +214,7 @@ TEST_CASE("stop, resume: bit-identical to an uninterrupted run, metrics and plot
     REQUIRE(image_classifier::train(o, data, out, err) == 0);
     CHECK(fs::exists(o.plot));
 
-    auto a = load_npz((dir / "straight.npz").string()), b = load_npz((dir / "ck.npz").string());
+    auto a = io::load_npz((dir / "straight.npz").string()), b = io::load_npz((dir / "ck.npz").string());
     REQUIRE(a.size() == b.size());
     std::size_t compared = 0;
     for (std::size_t i = 0; i < a.size(); ++i) {
@@ -244,14 +244,14 @@ TEST_CASE("a diverging run stops cleanly and keeps the last good checkpoint", "[
     o.epochs = 1;
     std::ostringstream out, err;
     REQUIRE(image_classifier::train(o, data, out, err) == 0);
-    auto good = load_npz(o.save);
+    auto good = io::load_npz(o.save);
     o.resume.clear();
     o.epochs = 3;
     o.lr = 1e6;
     std::ostringstream out2, err2;
     CHECK(image_classifier::train(o, data, out2, err2) == 3);
     CHECK_THAT(err2.str(), Contains("smaller --lr") && Contains("last good checkpoint"));
-    auto after = load_npz(o.save);
+    auto after = io::load_npz(o.save);
     REQUIRE(after.size() == good.size());
     for (std::size_t i = 0; i < good.size(); ++i) CHECK(after[i].second.bytes == good[i].second.bytes);
     fs::remove_all(dir);
@@ -266,10 +266,10 @@ TEST_CASE("the saved checkpoint opens with numpy.load", "[checkpoint]") {
     Generator g(9);
     auto model = image_classifier::make_model(784, {256, 128}, 10, g);
     optim::SGD<float> opt(model->parameters(), 0.1, 0.9);
-    io::TrainState st;
+    train::TrainState st;
     st.rng_state = g.state();
     const std::string path = (dir / "ck.npz").string();
-    io::save_checkpoint(path, *model, opt, st);
+    train::save_checkpoint(path, *model, opt, st);
     const std::string cmd = "/usr/bin/python3 -c \"import numpy as np; f = np.load('" + path +
                             "'); assert f['0.weight'].shape == (256, 784) and f['0.weight'].dtype == np.float32; "
                             "assert f['4.bias'].shape == (10,); assert abs(float(f['2.weight'][3, 5]) - " +

@@ -1,12 +1,47 @@
 #pragma once
-// Everything a training program needs: #include <tapegrad/tapegrad.hpp>
-#include "tapegrad/errors.hpp"
-#include "tapegrad/factory.hpp"
-#include "tapegrad/gradcheck.hpp"
+// Everything a training program uses: #include <tapegrad/tapegrad.hpp>
+// One header per layer below; each layer uses only the layers listed before it.
+#include "tapegrad/version.hpp"
+
+// core: tensors, the tape, autograd modes, random numbers, factories, threads
+#include "tapegrad/core/errors.hpp"
+#include "tapegrad/core/factory.hpp"
+#include "tapegrad/core/grad_mode.hpp"
+#include "tapegrad/core/random.hpp"
+#include "tapegrad/core/sparse_grad.hpp"
+#include "tapegrad/core/tape.hpp"
+#include "tapegrad/core/tensor.hpp"
+#include "tapegrad/core/threads.hpp"
+
+// ops: every differentiable function, the losses included (torch.* and torch.nn.functional)
+#include "tapegrad/ops/elementwise.hpp"
+#include "tapegrad/ops/embedding.hpp"
+#include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/loss.hpp"
+#include "tapegrad/ops/reduce.hpp"
+#include "tapegrad/ops/shape.hpp"
+#include "tapegrad/ops/softmax.hpp"
+
+// autograd tools: gradcheck
+#include "tapegrad/autograd/gradcheck.hpp"
+
+// nn: modules, layers, loss modules
 #include "tapegrad/nn/layers.hpp"
+#include "tapegrad/nn/loss.hpp"
 #include "tapegrad/nn/module.hpp"
-#include "tapegrad/ops.hpp"
+
+// optim: optimizers and learning-rate schedulers
+#include "tapegrad/optim/lr_scheduler.hpp"
+#include "tapegrad/optim/optimizer.hpp"
 #include "tapegrad/optim/sgd.hpp"
-#include "tapegrad/random.hpp"
-#include "tapegrad/tape.hpp"
-#include "tapegrad/tensor.hpp"
+
+// data: IDX files, DataLoader
+#include "tapegrad/data/dataloader.hpp"
+#include "tapegrad/data/idx.hpp"
+
+// io: NumPy .npy/.npz, atomic files
+#include "tapegrad/io/npz.hpp"
+
+// train: checkpoints, progress, metrics, plots
+#include "tapegrad/train/checkpoint.hpp"
+#include "tapegrad/train/report.hpp"

@@ -13,6 +13,7 @@
 #include <filesystem>
 
 namespace tapegrad {
+namespace data {
 namespace {
 
 // A header may claim up to 2^124 bytes; this bounds what a tiny (or gzip-bomb) file can make us
@@ -45,12 +46,6 @@ const char* idx_type_name(unsigned code) {
         case 0x0E: return "float64";
         default: return nullptr;
     }
-}
-
-std::string shape_str(const std::vector<std::size_t>& shape) {
-    std::string s = "(";
-    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + ")";
 }
 
 // Members own the handles so a constructor that throws half-way still releases them.
@@ -314,14 +309,14 @@ MnistSplit load_mnist_split(const std::string& images_path, const std::string& l
     return to_float(load_mnist_split_bytes(images_path, labels_path));
 }
 
-MnistSplit load_fashion_mnist(const std::string& dir, bool train) { return to_float(load_fashion_mnist_bytes(dir, train)); }
+MnistSplit load_mnist(const std::string& dir, bool train) { return to_float(load_mnist_bytes(dir, train)); }
 
-MnistBytes load_fashion_mnist_bytes(const std::string& dir, bool train) {
+MnistBytes load_mnist_bytes(const std::string& dir, bool train) {
     const std::string prefix = train ? "train" : "t10k";
     {
         std::error_code ec;
         if (!std::filesystem::is_directory(dir, ec))
-            throw IOError("load_fashion_mnist: '" + dir + "': expected a directory holding the IDX files, but " +
+            throw IOError("load_mnist: '" + dir + "': expected a directory holding the IDX files, but " +
                           (std::filesystem::exists(dir, ec) ? "it is not a directory" : "it does not exist"));
     }
     // Prefer the uncompressed file when both exist: it loads several times faster.
@@ -331,7 +326,7 @@ MnistBytes load_fashion_mnist_bytes(const std::string& dir, bool train) {
             std::filesystem::path p = std::filesystem::path(dir) / name;
             if (std::filesystem::is_regular_file(p, ec)) return p.string();
         }
-        throw IOError("load_fashion_mnist: '" + dir + "': expected " + stem + " or " + stem +
+        throw IOError("load_mnist: '" + dir + "': expected " + stem + " or " + stem +
                       ".gz in this directory, found neither");
     };
     const std::string images = find(prefix + "-images-idx3-ubyte");
@@ -339,4 +334,5 @@ MnistBytes load_fashion_mnist_bytes(const std::string& dir, bool train) {
     return load_mnist_split_bytes(images, labels);
 }
 
+}  // namespace data
 }  // namespace tapegrad

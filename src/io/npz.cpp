@@ -1,3 +1,5 @@
+#include "tapegrad/io/atomic_file.hpp"
+#include "tapegrad/io/fnv.hpp"
 #include "tapegrad/io/npz.hpp"
 
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "tapegrad's npz I/O assumes a little-endian host");
 
 namespace tapegrad {
+namespace io {
 namespace {
 
 constexpr const char* kChecksumMember = "__checksum__.npy";
@@ -42,13 +45,6 @@ std::size_t itemsize_of(std::string_view descr) {
     return 0;
 }
 
-std::string shape_str(const std::vector<std::size_t>& shape) {
-    std::string s = "(";
-    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    if (shape.size() == 1) s += ",";
-    return s + ")";
-}
-
 // Byte size of a shape, or false when it cannot be represented. Zero dims are treated as 1 in the
 // overflow test because xtensor still multiplies every extent into its (signed) strides.
 bool nbytes_of(const std::vector<std::size_t>& shape, std::size_t itemsize, std::size_t& out) {
@@ -63,15 +59,6 @@ bool nbytes_of(const std::vector<std::size_t>& shape, std::size_t itemsize, std:
     return true;
 }
 
-std::uint64_t fnv1a(std::uint64_t h, const void* data, std::size_t n) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (std::size_t i = 0; i < n; ++i) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-constexpr std::uint64_t kFnvOffset = 14695981039346656037ull;
 
 std::string hex64(std::uint64_t v) {
     char buf[24];
@@ -306,28 +293,6 @@ struct ZipFileHandle {
     }
 };
 
-// Removes the temp file unless the rename went through.
-struct TempFileGuard {
-    std::string path;
-    bool armed = true;
-    ~TempFileGuard() {
-        if (armed) ::unlink(path.c_str());
-    }
-};
-
-void fsync_path(const std::string& p, int flags, const std::string& path, const char* what) {
-    int fd = ::open(p.c_str(), flags | O_CLOEXEC);
-    if (fd < 0)
-        throw IOError("save_npz: '" + path + "': cannot open " + what + " '" + p + "' to fsync: " +
-                      std::strerror(errno));
-    int rc = ::fsync(fd);
-    int err = errno;
-    ::close(fd);
-    // Some filesystems cannot fsync a directory (EINVAL); the rename is still as durable as they allow.
-    if (rc != 0 && !(err == EINVAL && (flags & O_DIRECTORY)))
-        throw IOError("save_npz: '" + path + "': fsync of " + what + " '" + p + "' failed: " + std::strerror(err));
-}
-
 }  // namespace
 
 namespace detail {
@@ -360,26 +325,6 @@ void copy_npy_bytes(const NpyArray& a, void* dst, std::size_t nbytes) {
 }
 
 }  // namespace detail
-
-namespace {
-// A save killed mid-write (SIGKILL, power loss) leaves path.tmp.<pid> behind; the next save removes
-// those whose process no longer exists, so crashed runs do not pile up checkpoint-sized files.
-void remove_stale_temps(const std::string& path) {
-    std::error_code ec;
-    const std::filesystem::path p(path);
-    const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
-    const std::string prefix = p.filename().string() + ".tmp.";
-    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        const std::string name = it->path().filename().string();
-        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
-        const std::string pid_text = name.substr(prefix.size());
-        if (pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) continue;
-        const long pid = std::stol(pid_text);
-        if (pid == long(::getpid())) continue;
-        if (::kill(pid_t(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(it->path(), ec);
-    }
-}
-}  // namespace
 
 void save_npz(const std::string& path, const std::vector<std::pair<std::string, NpyArray>>& arrays) {
     auto fail = [&](const std::string& what) -> void { throw IOError("save_npz: '" + path + "': " + what); };
@@ -417,54 +362,46 @@ void save_npz(const std::string& path, const std::vector<std::pair<std::string, 
             fail("array '" + name + "' is " + std::to_string(need) + " bytes: expected at most 2 GiB per array");
     }
 
-    std::uint64_t sum = kFnvOffset;
+    std::uint64_t sum = kFnv1aOffset;
     for (std::size_t i = 0; i < arrays.size(); ++i) {
         const std::string member = arrays[i].first + ".npy";
-        sum = fnv1a(sum, member.data(), member.size());
-        sum = fnv1a(sum, headers[i].data(), headers[i].size());
-        sum = fnv1a(sum, arrays[i].second.bytes.data(), arrays[i].second.bytes.size());
+        sum = fnv1a64_bytes(member.data(), member.size(), sum);
+        sum = fnv1a64_bytes(headers[i].data(), headers[i].size(), sum);
+        sum = fnv1a64_bytes(arrays[i].second.bytes.data(), arrays[i].second.bytes.size(), sum);
     }
     const std::string sum_header = npy_header("<u8", {1});
     char sum_bytes[8];
     std::memcpy(sum_bytes, &sum, 8);
 
-    remove_stale_temps(path);
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    TempFileGuard guard{tmp};
-    ZipHandle zh;
-    int zerr = 0;
-    zh.za = zip_open(tmp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &zerr);
-    if (zh.za == nullptr) fail("cannot create temporary archive '" + tmp + "': " + zip_code_str(zerr));
+    replace_file_atomically("save_npz", path, [&](const std::string& tmp) {
+        ZipHandle zh;
+        int zerr = 0;
+        zh.za = zip_open(tmp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+        if (zh.za == nullptr) fail("cannot create temporary archive '" + tmp + "': " + zip_code_str(zerr));
 
-    // Header and data go in as two fragments so the array bytes are never copied.
-    auto add = [&](const std::string& member, const std::string& header, const char* data, std::size_t n) {
-        zip_buffer_fragment_t frags[2] = {
-            {reinterpret_cast<zip_uint8_t*>(const_cast<char*>(header.data())), header.size()},
-            {reinterpret_cast<zip_uint8_t*>(const_cast<char*>(data)), n}};
-        zip_source_t* src = zip_source_buffer_fragment(zh.za, frags, n > 0 ? 2 : 1, 0);
-        if (src == nullptr) fail("cannot add member '" + member + "': " + zip_strerror(zh.za));
-        const zip_int64_t idx = zip_file_add(zh.za, member.c_str(), src, ZIP_FL_ENC_GUESS);
-        if (idx < 0) {
-            zip_source_free(src);
-            fail("cannot add member '" + member + "': " + zip_strerror(zh.za));
-        }
-        // Stored like np.savez: checkpoints are mostly incompressible floats and load faster.
-        if (zip_set_file_compression(zh.za, static_cast<zip_uint64_t>(idx), ZIP_CM_STORE, 0) != 0)
-            fail("cannot set compression for member '" + member + "': " + zip_strerror(zh.za));
-    };
-    for (std::size_t i = 0; i < arrays.size(); ++i)
-        add(arrays[i].first + ".npy", headers[i], arrays[i].second.bytes.data(), arrays[i].second.bytes.size());
-    add(kChecksumMember, sum_header, sum_bytes, 8);
+        // Header and data go in as two fragments so the array bytes are never copied.
+        auto add = [&](const std::string& member, const std::string& header, const char* data, std::size_t n) {
+            zip_buffer_fragment_t frags[2] = {
+                {reinterpret_cast<zip_uint8_t*>(const_cast<char*>(header.data())), header.size()},
+                {reinterpret_cast<zip_uint8_t*>(const_cast<char*>(data)), n}};
+            zip_source_t* src = zip_source_buffer_fragment(zh.za, frags, n > 0 ? 2 : 1, 0);
+            if (src == nullptr) fail("cannot add member '" + member + "': " + zip_strerror(zh.za));
+            const zip_int64_t idx = zip_file_add(zh.za, member.c_str(), src, ZIP_FL_ENC_GUESS);
+            if (idx < 0) {
+                zip_source_free(src);
+                fail("cannot add member '" + member + "': " + zip_strerror(zh.za));
+            }
+            // Stored like np.savez: checkpoints are mostly incompressible floats and load faster.
+            if (zip_set_file_compression(zh.za, static_cast<zip_uint64_t>(idx), ZIP_CM_STORE, 0) != 0)
+                fail("cannot set compression for member '" + member + "': " + zip_strerror(zh.za));
+        };
+        for (std::size_t i = 0; i < arrays.size(); ++i)
+            add(arrays[i].first + ".npy", headers[i], arrays[i].second.bytes.data(), arrays[i].second.bytes.size());
+        add(kChecksumMember, sum_header, sum_bytes, 8);
 
-    if (zip_close(zh.za) != 0) fail("writing temporary archive '" + tmp + "' failed: " + zip_strerror(zh.za));
-    zh.za = nullptr;  // zip_close freed it
-
-    fsync_path(tmp, O_RDONLY, path, "temporary file");
-    if (::rename(tmp.c_str(), path.c_str()) != 0)
-        fail("cannot rename temporary archive '" + tmp + "' over it: " + std::strerror(errno));
-    guard.armed = false;
-    std::string dir = std::filesystem::path(path).parent_path().string();
-    fsync_path(dir.empty() ? "." : dir, O_RDONLY | O_DIRECTORY, path, "directory");
+        if (zip_close(zh.za) != 0) fail("writing temporary archive '" + tmp + "' failed: " + zip_strerror(zh.za));
+        zh.za = nullptr;  // zip_close freed it
+    });
 }
 
 std::vector<std::pair<std::string, NpyArray>> load_npz(const std::string& path) {
@@ -489,7 +426,7 @@ std::vector<std::pair<std::string, NpyArray>> load_npz(const std::string& path) 
 
     std::vector<std::pair<std::string, NpyArray>> out;
     std::set<std::string> names;
-    std::uint64_t sum = kFnvOffset;
+    std::uint64_t sum = kFnv1aOffset;
     bool have_sum = false;
     std::uint64_t stored_sum = 0;
     for (zip_int64_t i = 0; i < n; ++i) {
@@ -540,14 +477,14 @@ std::vector<std::pair<std::string, NpyArray>> load_npz(const std::string& path) 
         if (member == kChecksumMember) {
             NpyArray c = parse_npy(raw, where);
             if (c.dtype != "<u8" || c.shape != std::vector<std::size_t>{1})
-                throw IOError(where + ": expected a '<u8' array of shape (1,), found '" + c.dtype + "' of shape " +
+                throw IOError(where + ": expected a '<u8' array of shape [1], found '" + c.dtype + "' of shape " +
                               shape_str(c.shape));
             std::memcpy(&stored_sum, c.bytes.data(), 8);
             have_sum = true;
             continue;
         }
-        sum = fnv1a(sum, member.data(), member.size());
-        sum = fnv1a(sum, raw.data(), raw.size());
+        sum = fnv1a64_bytes(member.data(), member.size(), sum);
+        sum = fnv1a64_bytes(raw.data(), raw.size(), sum);
         NpyArray a = parse_npy(raw, where);
         out.emplace_back(member.substr(0, member.size() - 4), std::move(a));
     }
@@ -557,4 +494,5 @@ std::vector<std::pair<std::string, NpyArray>> load_npz(const std::string& path) 
     return out;
 }
 
+}  // namespace io
 }  // namespace tapegrad

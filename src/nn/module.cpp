@@ -5,7 +5,9 @@
 #include <sstream>
 
 #include "tapegrad/nn/layers.hpp"
-#include "tapegrad/ops.hpp"
+#include "tapegrad/ops/elementwise.hpp"
+#include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/shape.hpp"
 
 namespace tapegrad {
 namespace nn {

@@ -2,7 +2,9 @@
 #include <limits>
 #include <sstream>
 
-#include "ops_common.hpp"
+#include "internal.hpp"
+#include "tapegrad/core/sparse_grad.hpp"
+#include "tapegrad/ops/embedding.hpp"
 
 namespace tapegrad {
 
@@ -144,14 +146,12 @@ Tensor<T> embedding_bag(const xt::xarray<std::int64_t>& input, const Tensor<T>& 
                       xt::xarray<T> values = xt::xarray<T>::from_shape({rows.size(), D});
                       std::copy(vals.begin(), vals.end(), values.begin());
                       if (sparse) {
-                          weight.accumulate_sparse_grad(rows, values);
+                          accumulate_sparse_grad(weight, rows, values);
                       } else {
                           bool acc = false;
                           auto& buf = weight.grad_buffer(acc);
                           if (!acc) std::fill(buf.begin(), buf.end(), T(0));
-                          T* dst = buf.data();
-                          for (std::size_t k = 0; k < rows.size(); ++k)
-                              for (std::size_t j = 0; j < D; ++j) dst[std::size_t(rows[k]) * D + j] += vals[k * D + j];
+                          detail::scatter_add_rows(buf, rows, values);
                       }
                   }
                   if (psw.defined() && psw.requires_grad()) {  // d out_b / d w_i = weight[input[i]]

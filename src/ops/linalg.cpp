@@ -6,7 +6,8 @@
 
 #include <xtensor/xbroadcast.hpp>
 
-#include "ops_common.hpp"
+#include "internal.hpp"
+#include "tapegrad/ops/linalg.hpp"
 
 namespace tapegrad {
 namespace detail {

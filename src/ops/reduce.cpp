@@ -2,13 +2,13 @@
 #include <cmath>
 #include <limits>
 
-#include "ops_common.hpp"
+#include "internal.hpp"
+#include "tapegrad/ops/reduce.hpp"
 
 namespace tapegrad {
 namespace {
 
 using detail::Lines;
-Lines split_at(const Shape& s, std::size_t dim) { return detail::lines_around(s, dim); }
 Shape reduced_shape(const Shape& s, std::size_t dim, bool keepdim) {
     if (s.empty()) return s;
     Shape r = s;
@@ -17,11 +17,6 @@ Shape reduced_shape(const Shape& s, std::size_t dim, bool keepdim) {
     else
         r.erase(r.begin() + static_cast<std::ptrdiff_t>(dim));
     return r;
-}
-template <class T> xt::xarray<T> scalar_array(T v) {
-    xt::xarray<T> a = xt::xarray<T>::from_shape({});
-    a() = v;
-    return a;
 }
 // Gradient of sum over dim, scaled: every element along dim receives scale·g.
 template <class T> void spread_back(const Tensor<T>& a, const xt::xarray<T>& g, Lines sp, T scale) {
@@ -43,7 +38,7 @@ template <class T> void spread_back(const Tensor<T>& a, const xt::xarray<T>& g, 
 template <class T> Tensor<T> sum(const Tensor<T>& a) {
     T s = 0;
     for (T x : a.value()) s += x;
-    Tensor<T> out(scalar_array(s));
+    Tensor<T> out = Tensor<T>::scalar(s);
     if (needs_grad({a}))
         record<T>(out, "sum", {a}, [a](const xt::xarray<T>& g, const xt::xarray<T>&) {
             spread_back(a, g, Lines{1, a.numel(), 1}, T(1));
@@ -55,7 +50,7 @@ template <class T> Tensor<T> sum(const Tensor<T>& a) {
 template <class T> Tensor<T> sum(const Tensor<T>& a, std::ptrdiff_t dim_, bool keepdim) {
     const Shape s = a.shape();
     const std::size_t dim = detail::wrap_dim("sum", dim_, s.size());
-    const Lines sp = split_at(s, dim);
+    const Lines sp = detail::lines_around(s, dim);
     xt::xarray<T> r = xt::zeros<T>(reduced_shape(s, dim, keepdim));
     const T* pa = a.value().data();
     T* pr = r.data();
@@ -75,7 +70,7 @@ template <class T> Tensor<T> mean(const Tensor<T>& a) {
     const std::size_t n = a.numel();
     T s = 0;
     for (T x : a.value()) s += x;
-    Tensor<T> out(scalar_array(n ? s / T(n) : std::numeric_limits<T>::quiet_NaN()));
+    Tensor<T> out = Tensor<T>::scalar(n ? s / T(n) : std::numeric_limits<T>::quiet_NaN());
     if (needs_grad({a}))
         record<T>(out, "mean", {a}, [a, n](const xt::xarray<T>& g, const xt::xarray<T>&) {
             spread_back(a, g, Lines{1, n, 1}, T(1) / T(n));
@@ -86,7 +81,7 @@ template <class T> Tensor<T> mean(const Tensor<T>& a) {
 template <class T> Tensor<T> mean(const Tensor<T>& a, std::ptrdiff_t dim_, bool keepdim) {
     const Shape s = a.shape();
     const std::size_t dim = detail::wrap_dim("mean", dim_, s.size());
-    const Lines sp = split_at(s, dim);
+    const Lines sp = detail::lines_around(s, dim);
     xt::xarray<T> r = xt::zeros<T>(reduced_shape(s, dim, keepdim));
     const T* pa = a.value().data();
     T* pr = r.data();
@@ -115,7 +110,7 @@ template <class T> Tensor<T> max(const Tensor<T>& a) {
         if (x > m) m = x;
     }
     if (nan) m = std::numeric_limits<T>::quiet_NaN();  // torch propagates nan
-    Tensor<T> out(scalar_array(m));
+    Tensor<T> out = Tensor<T>::scalar(m);
     if (needs_grad({a}))
         record<T>(out, "max", {a}, [a, m](const xt::xarray<T>& g, const xt::xarray<T>&) {
             std::size_t ties = 0;
@@ -159,7 +154,7 @@ template <class T> xt::xarray<std::int64_t> argmax(const Tensor<T>& a, std::ptrd
     const std::size_t dim = detail::wrap_dim("argmax", dim_, s.size());
     if (!s.empty() && s[dim] == 0)
         throw ValueError("argmax: Expected reduction dim " + std::to_string(dim) + " to have non-zero size");
-    return argmax_impl(a.value(), split_at(s, dim), reduced_shape(s, dim, keepdim));
+    return argmax_impl(a.value(), detail::lines_around(s, dim), reduced_shape(s, dim, keepdim));
 }
 
 // max over dim → (values, indices); the gradient goes to the index returned
@@ -168,7 +163,7 @@ template <class T> MaxResult<T> max(const Tensor<T>& a, std::ptrdiff_t dim_, boo
     const std::size_t dim = detail::wrap_dim("max", dim_, s.size());
     if (!s.empty() && s[dim] == 0)
         throw ValueError("max: Expected reduction dim " + std::to_string(dim) + " to have non-zero size");
-    const Lines sp = split_at(s, dim);
+    const Lines sp = detail::lines_around(s, dim);
     const Shape rs = reduced_shape(s, dim, keepdim);
     xt::xarray<std::int64_t> idx = argmax_impl(a.value(), sp, rs);
     xt::xarray<T> vals = xt::xarray<T>::from_shape(rs);

@@ -4,7 +4,8 @@
 
 #include <xtensor/xmanipulation.hpp>
 
-#include "ops_common.hpp"
+#include "internal.hpp"
+#include "tapegrad/ops/shape.hpp"
 
 namespace tapegrad {
 

@@ -5,7 +5,8 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "ops_common.hpp"
+#include "internal.hpp"
+#include "tapegrad/ops/softmax.hpp"
 
 namespace tapegrad {
 namespace detail {

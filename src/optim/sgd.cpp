@@ -4,15 +4,11 @@
 #include <algorithm>
 #include <sstream>
 
+#include "tapegrad/core/sparse_grad.hpp"
 #include "tapegrad/optim/sgd.hpp"
 
 namespace tapegrad {
 namespace optim {
-
-template <class T> void Optimizer<T>::zero_grad(bool set_to_none) {
-    for (auto& g : groups_)
-        for (auto& p : g.params) p.zero_grad(set_to_none);
-}
 
 namespace {
 // y += a·x through OpenBLAS (same operation order as the loop: y + a·x per element)
@@ -70,7 +66,7 @@ template <class T> void SGD<T>::step() {
         for (std::size_t i = 0; i < g.params.size(); ++i) {
             auto& p = g.params[i];
             if (!p.has_grad()) continue;
-            if (p.has_sparse_grad()) {
+            if (has_sparse_grad(p)) {
                 sparse_step(g, i);
                 continue;
             }
@@ -115,8 +111,8 @@ template <class T> void SGD<T>::step() {
 
 template <class T> void SGD<T>::sparse_step(ParamGroup<T>& g, std::size_t i) {
     auto& p = g.params[i];
-    const auto& rows = p.sparse_grad_rows();
-    const auto& vals = p.sparse_grad_values();
+    const auto& rows = sparse_grad_rows(p);
+    const auto& vals = sparse_grad_values(p);
     const std::size_t width = rows.empty() ? 0 : vals.size() / rows.size();
     // coalesce: order the entries by row, then sum runs of equal rows
     std::vector<std::size_t> order(rows.size());
@@ -149,8 +145,6 @@ template <class T> void SGD<T>::sparse_step(ParamGroup<T>& g, std::size_t i) {
     }
 }
 
-template class Optimizer<float>;
-template class Optimizer<double>;
 template class SGD<float>;
 template class SGD<double>;
 

@@ -27,9 +27,10 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <tapegrad/data/email.hpp>
+#include "email.hpp"
 #include <tapegrad/data/idx.hpp>
-#include <tapegrad/io/checkpoint.hpp>
+#include <tapegrad/train/checkpoint.hpp>
+#include <tapegrad/io/fnv.hpp>
 #include <tapegrad/io/npz.hpp>
 #include <tapegrad/tapegrad.hpp>
 
@@ -88,9 +89,9 @@ inline std::vector<std::uint8_t> idx_bytes(const std::vector<std::uint32_t>& dim
 inline void idx(const std::uint8_t* data, std::size_t size) {
     static ScratchFile file("idx"), other("idx-other");
     file.write(data, size);
-    tapegrad::IdxArray a;
+    tapegrad::data::IdxArray a;
     try {
-        a = tapegrad::read_idx(file.path());
+        a = tapegrad::data::read_idx(file.path());
     } catch (const tapegrad::Error&) {
         return;
     }
@@ -112,7 +113,7 @@ inline void idx(const std::uint8_t* data, std::size_t size) {
         std::vector<std::uint8_t> labels(a.data.begin(), a.data.begin() + static_cast<std::ptrdiff_t>(a.shape[0]));
         const auto lab = idx_bytes({static_cast<std::uint32_t>(a.shape[0])}, labels);
         other.write(lab.data(), lab.size());
-        tapegrad::MnistSplit s = tapegrad::load_mnist_split(file.path(), other.path());  // must not throw
+        tapegrad::data::MnistSplit s = tapegrad::data::load_mnist_split(file.path(), other.path());  // must not throw
         const std::size_t pixels = a.shape[1] * a.shape[2];
         require(s.images.dimension() == 2 && s.images.shape()[0] == a.shape[0] && s.images.shape()[1] == pixels,
                 "load_mnist_split: images (N, rows*cols)");
@@ -123,7 +124,7 @@ inline void idx(const std::uint8_t* data, std::size_t size) {
     } else if (a.shape.size() == 1 && n <= (std::size_t{1} << 20)) {
         const auto img = idx_bytes({static_cast<std::uint32_t>(n), 1, 1}, a.data);
         other.write(img.data(), img.size());
-        tapegrad::MnistSplit s = tapegrad::load_mnist_split(other.path(), file.path());  // must not throw
+        tapegrad::data::MnistSplit s = tapegrad::data::load_mnist_split(other.path(), file.path());  // must not throw
         require(s.labels.size() == n, "load_mnist_split: N labels");
         for (std::size_t i = 0; i < n; ++i) require(s.labels(i) == a.data[i], "load_mnist_split: label bytes");
     }
@@ -173,21 +174,21 @@ inline std::size_t npy_itemsize(const std::string& dtype) {
 }
 
 // Bit-exact comparison of a loaded array with its NpyArray.
-template <class T> bool same_bytes(const xt::xarray<T>& a, const tapegrad::NpyArray& n) {
+template <class T> bool same_bytes(const xt::xarray<T>& a, const tapegrad::io::NpyArray& n) {
     return a.size() * sizeof(T) == n.bytes.size() && (a.size() == 0 || std::memcmp(a.data(), n.bytes.data(), n.bytes.size()) == 0);
 }
 
-// path holds the fuzzed archive: load_npz, from_npy on every array, load_model and
+// path holds the fuzzed archive: load_npz, io::from_npy on every array, load_model and
 // load_checkpoint into FixedModel (which must stay untouched whenever they throw, and must hold
 // exactly the file's arrays when they succeed), Generator::set_state on the loaded rng_state.
 inline void check_npz_file(const std::string& path) {
-    std::vector<std::pair<std::string, tapegrad::NpyArray>> arrays;
+    std::vector<std::pair<std::string, tapegrad::io::NpyArray>> arrays;
     try {
-        arrays = tapegrad::load_npz(path);
+        arrays = tapegrad::io::load_npz(path);
     } catch (const tapegrad::Error&) {
         return;
     }
-    std::map<std::string, const tapegrad::NpyArray*> byname;
+    std::map<std::string, const tapegrad::io::NpyArray*> byname;
     for (const auto& [name, a] : arrays) {
         require(!name.empty(), "load_npz: non-empty names");
         require(name + ".npy" != "__checksum__.npy", "load_npz: checksum member not returned");
@@ -202,10 +203,10 @@ inline void check_npz_file(const std::string& path) {
         }
         require(a.bytes.size() == (zero ? 0 : n), "load_npz: bytes.size() == product(shape) * itemsize");
         try {
-            if (a.dtype == "<f4") require(same_bytes(tapegrad::from_npy<float>(a, name), a), "from_npy<float>");
-            if (a.dtype == "<f8") require(same_bytes(tapegrad::from_npy<double>(a, name), a), "from_npy<double>");
-            if (a.dtype == "<i8") require(same_bytes(tapegrad::from_npy<std::int64_t>(a, name), a), "from_npy<int64>");
-            if (a.dtype == "<u8") require(same_bytes(tapegrad::from_npy<std::uint64_t>(a, name), a), "from_npy<uint64>");
+            if (a.dtype == "<f4") require(same_bytes(tapegrad::io::from_npy<float>(a, name), a), "from_npy<float>");
+            if (a.dtype == "<f8") require(same_bytes(tapegrad::io::from_npy<double>(a, name), a), "from_npy<double>");
+            if (a.dtype == "<i8") require(same_bytes(tapegrad::io::from_npy<std::int64_t>(a, name), a), "from_npy<int64>");
+            if (a.dtype == "<u8") require(same_bytes(tapegrad::io::from_npy<std::uint64_t>(a, name), a), "from_npy<uint64>");
         } catch (const tapegrad::Error& e) {
             require(false, std::string("from_npy threw on an array load_npz accepted: ") + e.what());
         }
@@ -216,7 +217,7 @@ inline void check_npz_file(const std::string& path) {
         const auto before = m.snapshot();
         bool ok = true;
         try {
-            tapegrad::io::load_model(path, *m.model);
+            tapegrad::train::load_model(path, *m.model);
         } catch (const tapegrad::Error&) {
             ok = false;
         }
@@ -233,10 +234,10 @@ inline void check_npz_file(const std::string& path) {
     {
         FixedModel m;
         const auto before = m.snapshot();
-        tapegrad::io::TrainState st;
+        tapegrad::train::TrainState st;
         bool ok = true;
         try {
-            st = tapegrad::io::load_checkpoint(path, *m.model, *m.opt);
+            st = tapegrad::train::load_checkpoint(path, *m.model, *m.opt);
         } catch (const tapegrad::Error&) {
             ok = false;
         }
@@ -299,7 +300,7 @@ inline std::uint64_t fnv1a(std::uint64_t h, const void* data, std::size_t n) {
     return h;
 }
 
-// The checksum member save_npz writes for these members (an .npy of one '<u8').
+// The checksum member io::save_npz writes for these members (an .npy of one '<u8').
 inline Member checksum_member(const std::vector<Member>& members) {
     std::uint64_t sum = 14695981039346656037ull;
     for (const auto& m : members) {
@@ -443,7 +444,7 @@ inline void explain(const std::uint8_t* data, std::size_t size) {
 // (UTF-8 U+00A0, U+2000..U+202F) inside.
 inline void check_token(std::string_view t, const std::string& where) {
     require(!t.empty(), where + ": empty token");
-    require(t.size() <= tapegrad::data::kMaxTokenBytes, where + ": token longer than kMaxTokenBytes");
+    require(t.size() <= spam_filter::kMaxTokenBytes, where + ": token longer than kMaxTokenBytes");
     require(t.front() != '\'' && t.back() != '\'', where + ": apostrophe at a token's edge");
     for (std::size_t i = 0; i < t.size(); ++i) {
         const auto c = static_cast<unsigned char>(t[i]);
@@ -459,13 +460,13 @@ inline void check_token(std::string_view t, const std::string& where) {
 }
 
 inline std::vector<std::string> checked_tokens(std::string_view text, const std::string& where) {
-    std::vector<std::string> toks = tapegrad::data::tokenize(text);
+    std::vector<std::string> toks = spam_filter::tokenize(text);
     for (const auto& t : toks) check_token(t, where);
     return toks;
 }
 
 // feature_strings as documented, rebuilt from tokenize.
-inline std::vector<std::string> expected_features(const tapegrad::data::Email& e) {
+inline std::vector<std::string> expected_features(const spam_filter::Email& e) {
     std::vector<std::string> out;
     auto stream = [&out](const std::vector<std::string>& toks, const std::string& prefix) {
         for (std::size_t i = 0; i < toks.size(); ++i) {
@@ -516,7 +517,7 @@ inline std::string base64_encode(std::string_view s) {
 //     (6 bits per alphabet character); decode_base64(base64(x)) == x and
 //     decode_quoted_printable("=XX" for every byte of x) == x.
 inline void email(const std::uint8_t* data, std::size_t size) {
-    namespace td = tapegrad::data;
+    namespace td = spam_filter;
     const std::string_view raw(reinterpret_cast<const char*>(data), size);
 
     const td::Email e = td::parse_email(raw);
@@ -545,7 +546,7 @@ inline void email(const std::uint8_t* data, std::size_t size) {
         require(ids.size() == features.size(), "hashed_features(e, b).size() == feature_strings(e).size()");
         for (std::size_t i = 0; i < ids.size(); ++i) {
             require(ids[i] >= 0 && static_cast<std::size_t>(ids[i]) < buckets, "hashed_features: id in [0, buckets)");
-            require(static_cast<std::uint64_t>(ids[i]) == td::fnv1a64(features[i]) % buckets,
+            require(static_cast<std::uint64_t>(ids[i]) == tapegrad::io::fnv1a64(features[i]) % buckets,
                     "hashed_features[i] == fnv1a64(feature_strings[i]) % buckets");
         }
     }

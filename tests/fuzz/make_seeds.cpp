@@ -96,27 +96,27 @@ int main(int argc, char** argv) {
         Tensor<float> loss = cross_entropy((*m.model)(x), y);
         loss.backward();
         m.opt->step();
-        io::TrainState st;
+        train::TrainState st;
         st.epoch = 1;
         // a short but valid mt19937_64 state would not parse; a real one is 313 numbers
         st.rng_state = Generator(7).state();
         st.scheduler_last_epoch = 1;
         st.scheduler_step_count = 2;
         st.history["train_loss"] = {0.75};
-        io::save_checkpoint((tmp / "checkpoint.npz").string(), *m.model, *m.opt, st);
-        io::save_model((tmp / "model.npz").string(), *m.model);
+        train::save_checkpoint((tmp / "checkpoint.npz").string(), *m.model, *m.opt, st);
+        train::save_model((tmp / "model.npz").string(), *m.model);
 
-        std::vector<std::pair<std::string, NpyArray>> arrays;
-        arrays.emplace_back("f4", to_npy(xt::xarray<float>{{1.0f, -2.5f}}));
-        arrays.emplace_back("f8", to_npy(xt::xarray<double>{3.25}));
-        arrays.emplace_back("i8", to_npy(xt::xarray<std::int64_t>::from_shape({})));
-        arrays.emplace_back("u8", to_npy(xt::xarray<std::uint64_t>::from_shape({0, 2})));
-        NpyArray u1;
+        std::vector<std::pair<std::string, io::NpyArray>> arrays;
+        arrays.emplace_back("f4", io::to_npy(xt::xarray<float>{{1.0f, -2.5f}}));
+        arrays.emplace_back("f8", io::to_npy(xt::xarray<double>{3.25}));
+        arrays.emplace_back("i8", io::to_npy(xt::xarray<std::int64_t>::from_shape({})));
+        arrays.emplace_back("u8", io::to_npy(xt::xarray<std::uint64_t>::from_shape({0, 2})));
+        io::NpyArray u1;
         u1.dtype = "|u1";
         u1.shape = {3};
         u1.bytes = {1, 2, 3};
         arrays.emplace_back("u1", u1);
-        save_npz((tmp / "dtypes.npz").string(), arrays);
+        io::save_npz((tmp / "dtypes.npz").string(), arrays);
     }
     for (const char* name : {"checkpoint", "model", "dtypes"}) {
         const fs::path p = tmp / (std::string(name) + ".npz");

@@ -2,7 +2,7 @@
 //
 //   tapegrad_kill_helper save PATH BASE
 //       forever, for k = BASE, BASE+1, ...: sets every parameter and momentum buffer of a fixed
-//       model to k, saves it with io::save_checkpoint(PATH, ..., epoch = k), then writes "k\n" to
+//       model to k, saves it with train::save_checkpoint(PATH, ..., epoch = k), then writes "k\n" to
 //       stdout (one write(2), so the line is in the pipe before the next save starts).
 //   tapegrad_kill_helper train SAVE [RESUME]
 //       runs examples/image_classifier.hpp's train() on small synthetic images (6 epochs, one
@@ -27,10 +27,10 @@ int main(int argc, char** argv) {
         optim::SGD<double> opt(model->parameters(), 0.1, 0.9);
         for (std::int64_t k = base;; ++k) {
             kill_test::fill(*model, opt, double(k));
-            io::TrainState st;
+            train::TrainState st;
             st.epoch = k;
             st.rng_state = Generator(std::uint64_t(k)).state();
-            io::save_checkpoint(path, *model, opt, st);
+            train::save_checkpoint(path, *model, opt, st);
             const std::string line = std::to_string(k) + "\n";
             if (::write(1, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return 3;
         }

@@ -8,9 +8,11 @@
 
 #include <xtensor/xarray.hpp>
 
-#include "tapegrad/io/errors.hpp"
+#include "tapegrad/core/errors.hpp"
+#include "tapegrad/core/shape.hpp"
 
 namespace tapegrad {
+namespace data {
 
 // One IDX file: dims as stored (row-major), payload bytes in file order.
 struct IdxArray {
@@ -38,11 +40,13 @@ IdxArray read_idx(const std::string& path);
 // images: (N, rows, cols) ubyte IDX; labels: (N,) ubyte IDX -> images (N, rows*cols), labels (N,).
 MnistSplit load_mnist_split(const std::string& images_path, const std::string& labels_path);
 
+// A folder in the MNIST layout, as torchvision's MNIST, FashionMNIST and KMNIST ship theirs:
 // dir holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] -> the train or test split.
-MnistSplit load_fashion_mnist(const std::string& dir, bool train);
+MnistSplit load_mnist(const std::string& dir, bool train);
 
-// As load_mnist_split / load_fashion_mnist, pixels left as bytes.
+// As load_mnist_split / load_mnist, pixels left as bytes.
 MnistBytes load_mnist_split_bytes(const std::string& images_path, const std::string& labels_path);
-MnistBytes load_fashion_mnist_bytes(const std::string& dir, bool train);
+MnistBytes load_mnist_bytes(const std::string& dir, bool train);
 
+}  // namespace data
 }  // namespace tapegrad

@@ -9,9 +9,11 @@
 
 #include <xtensor/xarray.hpp>
 
-#include "tapegrad/io/errors.hpp"
+#include "tapegrad/core/errors.hpp"
+#include "tapegrad/core/shape.hpp"
 
 namespace tapegrad {
+namespace io {
 
 // One array as numpy stores it; the bytes are exactly an .npy member's data section.
 struct NpyArray {
@@ -83,4 +85,5 @@ void save_npz(const std::string& path, const std::vector<std::pair<std::string, 
 // member; the checksum is verified when present (numpy-written files have none).
 std::vector<std::pair<std::string, NpyArray>> load_npz(const std::string& path);
 
+}  // namespace io
 }  // namespace tapegrad

@@ -3,8 +3,8 @@
 #include <initializer_list>
 
 #include "tapegrad/nn/module.hpp"
-#include "tapegrad/ops.hpp"
-#include "tapegrad/random.hpp"
+#include "tapegrad/ops/embedding.hpp"
+#include "tapegrad/core/random.hpp"
 
 namespace tapegrad {
 namespace nn {

@@ -1,7 +1,7 @@
 #pragma once
 // torch.nn.CrossEntropyLoss and torch.nn.NLLLoss: the functional losses with their options bound.
 // (Not nn::Module subclasses: they take two inputs and own no parameters.)
-#include "tapegrad/loss.hpp"
+#include "tapegrad/ops/loss.hpp"
 
 namespace tapegrad {
 namespace nn {

@@ -3,7 +3,7 @@
 // uses in step(), so the learning rates agree to the last bit with PyTorch's).
 #include <vector>
 
-#include "tapegrad/optim/sgd.hpp"
+#include "tapegrad/optim/optimizer.hpp"
 
 namespace tapegrad {
 namespace optim {

@@ -1,33 +1,12 @@
 #pragma once
-// Optimizers with torch.optim's update rules, applied in place.
+// torch.optim.SGD, applied in place.
 #include <string>
 #include <vector>
 
-#include "tapegrad/tensor.hpp"
+#include "tapegrad/optim/optimizer.hpp"
 
 namespace tapegrad {
 namespace optim {
-
-// One group of parameters sharing hyper-parameters (torch's param_groups entries).
-template <class T = float> struct ParamGroup {
-    std::vector<Tensor<T>> params;
-    double lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
-    bool nesterov = false, maximize = false;
-    double initial_lr = 0;  // set by the first scheduler attached, as torch does
-};
-
-template <class T = float> class Optimizer {
-public:
-    virtual ~Optimizer() = default;
-    virtual void step() = 0;
-    // Zeros every parameter's gradient (or drops it), as torch 1.13's zero_grad(set_to_none=False).
-    void zero_grad(bool set_to_none = false);
-    std::vector<ParamGroup<T>>& param_groups() { return groups_; }
-    const std::vector<ParamGroup<T>>& param_groups() const { return groups_; }
-
-protected:
-    std::vector<ParamGroup<T>> groups_;
-};
 
 // torch.optim.SGD: with g = ∇ (negated when maximize), in this order
 //   g ← g + weight_decay·p;  buf ← g (first step) or momentum·buf + (1 − dampening)·g;

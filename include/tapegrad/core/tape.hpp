@@ -1,0 +1,58 @@
+#pragma once
+// The tape: one entry per recorded op, replayed in reverse by Tensor::backward().
+//
+// Recording order is a topological order, so backward needs no graph sort: it walks the tape
+// from the root's entry down to the first entry and runs every entry whose output has received
+// a gradient. Entries hold their inputs (through the backward closure) and only a weak reference
+// to their output, so an output nobody can reach any more makes its entry dead; dead entries are
+// swept as the tape grows. One tape per thread (see tensor.hpp).
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+
+#include "tapegrad/core/tensor.hpp"
+
+namespace tapegrad {
+namespace detail {
+struct Node {
+    const char* name = "";
+    std::uint64_t seq = 0;  // position in recording order on its thread's tape
+    bool released = false;
+    virtual ~Node() = default;
+    virtual bool pending() const = 0;   // output alive and holding an upstream gradient
+    virtual bool expired() const = 0;   // output unreachable: the entry can never run
+    virtual void run() = 0;             // backward with the output's gradient, then drop it
+    virtual void clear_pending() = 0;   // drop the output's gradient without running
+    virtual void release() = 0;         // free the closure (and what it saved)
+};
+// Runs the backward pass from `root` (an entry on this thread's tape, whose output's gradient has
+// been seeded by `seed`): every entry from root down to the first that has a pending gradient
+// runs once, in reverse recording order; unless retain_graph, the entries used are released.
+// The error of a second backward through released entries (torch's words).
+extern const char* const kSecondBackwardMessage;
+void run_backward(const std::shared_ptr<Node>& root, bool retain_graph, const std::function<void()>& seed);
+}  // namespace detail
+
+// Number of live entries on this thread's tape (for tests and leak checks).
+std::size_t tape_size();
+// Drops every entry of this thread's tape (graphs recorded so far can no longer be backwarded).
+void clear_tape();
+
+// True when ops should record: grad mode on and at least one input requires grad.
+template <class T> bool needs_grad(std::initializer_list<Tensor<T>> inputs) {
+    if (!is_grad_enabled()) return false;
+    for (const auto& t : inputs)
+        if (t.requires_grad()) return true;
+    return false;
+}
+
+// Makes `out` a non-leaf produced by op `name` from `inputs`: when backward reaches it,
+// `backward(grad_out, out_value)` runs and must accumulate into the inputs that require grad.
+// Call only when needs_grad(inputs) holds. The closure must not capture `out` itself (that
+// would keep the entry alive forever); it receives out's gradient and value as arguments.
+template <class T>
+void record(Tensor<T>& out, const char* name, std::initializer_list<Tensor<T>> inputs,
+            std::function<void(const xt::xarray<T>& grad_out, const xt::xarray<T>& out_value)> backward);
+
+}  // namespace tapegrad

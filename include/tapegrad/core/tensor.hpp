@@ -1,0 +1,133 @@
+#pragma once
+// Tensor<T>: a handle (shared, cheap to copy) to a value, its gradient and its place on the tape.
+//
+// Threading rule: every thread has its own tape. A graph must be built and backwarded on one
+// thread; tensors may be read from several threads when nobody records or backwards through
+// them. Calling backward() on a thread whose tape did not record the graph is an AutogradError.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+
+#include "tapegrad/core/errors.hpp"
+#include "tapegrad/core/grad_mode.hpp"
+#include "tapegrad/core/shape.hpp"
+
+namespace tapegrad {
+
+
+namespace detail {
+struct Node;                         // one tape entry, see tape.hpp
+template <class T> struct SparseGrad;  // a row-sparse gradient, see sparse_grad.hpp
+template <class T> struct TensorImpl {
+    xt::xarray<T> value;
+    xt::xarray<T> grad;        // meaningful only while has_grad
+    bool has_grad = false;
+    bool requires_grad = false;
+    std::shared_ptr<SparseGrad<T>> sparse;  // set only while a leaf holds a row-sparse gradient
+    std::shared_ptr<Node> node;  // the op that produced this tensor; null for leaves
+};
+}  // namespace detail
+
+template <class T = float> class Tensor {
+    static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value,
+                  "tapegrad tensors are float or double");
+
+public:
+    using value_type = T;
+    using array_type = xt::xarray<T>;
+
+    // An undefined tensor (like an empty torch.Tensor handle); most calls on it throw.
+    Tensor() = default;
+    explicit Tensor(array_type value, bool requires_grad = false);
+    // Nested initializer lists, as xt::xarray takes them: Tensor<>({{1, 2}, {3, 4}}).
+    Tensor(xt::nested_initializer_list_t<T, 1> v, bool requires_grad = false)
+        : Tensor(array_type(v), requires_grad) {}
+    Tensor(xt::nested_initializer_list_t<T, 2> v, bool requires_grad = false)
+        : Tensor(array_type(v), requires_grad) {}
+    Tensor(xt::nested_initializer_list_t<T, 3> v, bool requires_grad = false)
+        : Tensor(array_type(v), requires_grad) {}
+    Tensor(xt::nested_initializer_list_t<T, 4> v, bool requires_grad = false)
+        : Tensor(array_type(v), requires_grad) {}
+    // A 0-d tensor.
+    static Tensor scalar(T v, bool requires_grad = false);
+
+    bool defined() const { return impl_ != nullptr; }
+    const array_type& value() const;
+    // Writable value, for in-place updates outside the tape (optimizers, initialisers).
+    array_type& mutable_value();
+
+    bool requires_grad() const { return impl_ && impl_->requires_grad; }
+    // Leaves only, as in PyTorch: a non-leaf's requires_grad follows from its inputs.
+    Tensor& requires_grad_(bool flag = true);
+    bool is_leaf() const { return !impl_ || !impl_->node; }
+    // The op that produced this tensor ("mul", "matmul", …); "" for a leaf.
+    std::string grad_fn() const;
+
+    // A gradient is there, dense or row-sparse (see sparse_grad.hpp).
+    bool has_grad() const { return impl_ && (impl_->has_grad || impl_->sparse); }
+    // The accumulated gradient (same shape as value). Throws AutogradError when there is none.
+    // A sparse gradient is made dense on first read (and stays dense).
+    const array_type& grad() const;
+    array_type& mutable_grad();
+    // Sets the gradient to zeros (set_to_none=false, torch 1.13's default) or drops it.
+    void zero_grad(bool set_to_none = false);
+
+    // A new leaf holding a copy of the value, outside every graph.
+    Tensor detach() const;
+    // The single element of a one-element tensor.
+    T item() const;
+
+    Shape shape() const;
+    std::size_t dim() const;
+    std::size_t numel() const;
+    std::size_t size(std::ptrdiff_t d) const;  // negative d counts from the end
+
+    // Replays the tape in reverse from this tensor and accumulates into leaf gradients.
+    // `gradient` may be left undefined only for a one-element tensor (it is then 1).
+    // Unless retain_graph, the entries used are released; using them again is an error.
+    void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
+
+    // ---- for op implementers (see examples/custom_op.cpp) ----
+    // Adds g to the gradient (allocating it on first use); g must have this tensor's shape.
+    void accumulate_grad(const array_type& g) const;
+    template <class E> void accumulate_grad_expr(const E& g) const;
+    // Gradient buffer ready to accumulate into: returns it and whether it already holds a value
+    // (true: add into it; false: it is sized and must be overwritten).
+    array_type& grad_buffer(bool& accumulate) const;
+
+    detail::TensorImpl<T>* impl() const { return impl_.get(); }
+    const std::shared_ptr<detail::TensorImpl<T>>& impl_ptr() const { return impl_; }
+    bool same(const Tensor& o) const { return impl_ == o.impl_; }
+
+private:
+    std::shared_ptr<detail::TensorImpl<T>> impl_;
+    void check_defined(const char* fn) const;
+};
+
+using FloatTensor = Tensor<float>;
+using DoubleTensor = Tensor<double>;
+
+// torch-style text: "tensor([[1.0000, 2.0000]], requires_grad=True)".
+template <class T> std::ostream& operator<<(std::ostream& os, const Tensor<T>& t);
+// Nested-list text of an array: "[[1.0000, 2.0000], [3.0000, 4.0000]]" (nan, inf, -inf spelled so).
+template <class T> std::string format_array(const xt::xarray<T>& a, int precision = 4);
+
+template <class T>
+template <class E>
+void Tensor<T>::accumulate_grad_expr(const E& g) const {
+    bool acc = false;
+    array_type& buf = grad_buffer(acc);
+    if (acc)
+        buf += g;
+    else
+        buf = g;
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,49 @@
+#pragma once
+// Element-wise ops and activations, with PyTorch broadcasting.
+// Each op is defined with its backward beside it in src/ops/elementwise.cpp, instantiated for float and double.
+#include <optional>
+
+#include "tapegrad/ops/common.hpp"
+
+namespace tapegrad {
+
+// ---- element-wise, with PyTorch broadcasting (gradients summed back to each input's shape)
+template <class T> Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b);
+template <class T> Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b);
+template <class T> Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b);
+template <class T> Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b);
+// With a Python-number operand: a + s, s - a, …
+template <class T> Tensor<T> add(const Tensor<T>& a, Scalar<T> s);
+template <class T> Tensor<T> mul(const Tensor<T>& a, Scalar<T> s);
+template <class T> Tensor<T> rsub(const Tensor<T>& a, Scalar<T> s);  // s - a
+template <class T> Tensor<T> rdiv(const Tensor<T>& a, Scalar<T> s);  // s / a
+template <class T> Tensor<T> neg(const Tensor<T>& a);
+template <class T> Tensor<T> pow(const Tensor<T>& a, Scalar<T> exponent);
+template <class T> Tensor<T> exp(const Tensor<T>& a);
+template <class T> Tensor<T> log(const Tensor<T>& a);
+template <class T> Tensor<T> sqrt(const Tensor<T>& a);
+template <class T> Tensor<T> abs(const Tensor<T>& a);  // gradient sign(a), 0 at 0 as torch
+// Either bound may be absent (not both); gradient 1 inside [min, max], bounds included.
+template <class T>
+Tensor<T> clamp(const Tensor<T>& a, std::optional<Scalar<T>> min, std::optional<Scalar<T>> max = std::nullopt);
+
+template <class T> Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return add(a, b); }
+template <class T> Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) { return sub(a, b); }
+template <class T> Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) { return mul(a, b); }
+template <class T> Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) { return div(a, b); }
+template <class T> Tensor<T> operator-(const Tensor<T>& a) { return neg(a); }
+template <class T> Tensor<T> operator+(const Tensor<T>& a, Scalar<T> s) { return add(a, s); }
+template <class T> Tensor<T> operator+(Scalar<T> s, const Tensor<T>& a) { return add(a, s); }
+template <class T> Tensor<T> operator-(const Tensor<T>& a, Scalar<T> s) { return add(a, -s); }
+template <class T> Tensor<T> operator-(Scalar<T> s, const Tensor<T>& a) { return rsub(a, s); }
+template <class T> Tensor<T> operator*(const Tensor<T>& a, Scalar<T> s) { return mul(a, s); }
+template <class T> Tensor<T> operator*(Scalar<T> s, const Tensor<T>& a) { return mul(a, s); }
+template <class T> Tensor<T> operator/(const Tensor<T>& a, Scalar<T> s) { return mul(a, T(1) / s); }
+template <class T> Tensor<T> operator/(Scalar<T> s, const Tensor<T>& a) { return rdiv(a, s); }
+
+// ---- activations
+template <class T> Tensor<T> relu(const Tensor<T>& a);
+template <class T> Tensor<T> sigmoid(const Tensor<T>& a);
+template <class T> Tensor<T> tanh(const Tensor<T>& a);
+
+}  // namespace tapegrad

@@ -1,0 +1,45 @@
+#pragma once
+// Losses with torch.nn.functional's semantics, shapes, defaults and error texts.
+#include <cstdint>
+#include <string>
+
+#include <xtensor/xarray.hpp>
+
+#include "tapegrad/core/tensor.hpp"
+
+namespace tapegrad {
+
+enum class Reduction { None, Mean, Sum };
+// "none" | "mean" | "sum" → Reduction; anything else is a ValueError.
+Reduction reduction_from_string(const std::string& s);
+const char* to_string(Reduction r);
+
+// F.cross_entropy with class-index targets, as ONE tape node.
+//   input (C), (N, C) or (N, C, d1, …, dk) logits; target (), (N) or (N, d1, …, dk) class indices;
+//   weight (C) or undefined; → () for mean/sum, the target's shape for none.
+// loss_n = (1−ε)·(−w[t_n]·logp[n, t_n]) + ε/C·(−Σ_c w[c]·logp[n, c]), exactly as torch composes it;
+//   positions with t_n == ignore_index contribute 0, and 'mean' divides both terms by Σ w[t_n] over
+//   the non-ignored positions (NaN when none is left; the gradient is then all zeros).
+// logp = (x − max) − log Σ exp(x − max) is computed once; the softmax is kept and the backward is
+// (softmax·S − target_weighted)·scale with nothing recomputed.
+template <class T>
+Tensor<T> cross_entropy(const Tensor<T>& input, const xt::xarray<std::int64_t>& target,
+                        const Tensor<T>& weight = Tensor<T>(), std::int64_t ignore_index = -100,
+                        Reduction reduction = Reduction::Mean, double label_smoothing = 0.0);
+
+// F.cross_entropy with probability targets (target has the input's shape; soft labels).
+//   loss_n = −Σ_c w[c]·t[n, c]·logp[n, c], t smoothed to t(1−ε) + ε/C; 'mean' divides by the number of
+//   positions (N·d1·…·dk), never by weights. ignore_index must be negative (it is not supported here).
+template <class T>
+Tensor<T> cross_entropy(const Tensor<T>& input, const Tensor<T>& target, const Tensor<T>& weight = Tensor<T>(),
+                        std::int64_t ignore_index = -100, Reduction reduction = Reduction::Mean,
+                        double label_smoothing = 0.0);
+
+// F.nll_loss: input holds log-probabilities (any values), shapes as cross_entropy's index form.
+//   loss_n = −w[t_n]·input[n, t_n]; 'mean' divides by Σ w[t_n] over non-ignored positions.
+template <class T>
+Tensor<T> nll_loss(const Tensor<T>& input, const xt::xarray<std::int64_t>& target,
+                   const Tensor<T>& weight = Tensor<T>(), std::int64_t ignore_index = -100,
+                   Reduction reduction = Reduction::Mean);
+
+}  // namespace tapegrad

@@ -1,0 +1,49 @@
+#pragma once
+// Private helpers shared by the op implementations (not installed).
+#include <algorithm>
+
+#include <xtensor/xarray.hpp>
+
+#include "tapegrad/ops/common.hpp"
+#include "tapegrad/core/tape.hpp"
+
+namespace tapegrad {
+namespace detail {
+
+template <class A, class B> bool shapes_equal(const A& a, const B& b) {
+    return a.dimension() == b.dimension() && std::equal(a.shape().begin(), a.shape().end(), b.shape().begin());
+}
+
+template <class T> Shape shape_of(const xt::xarray<T>& a) { return Shape(a.shape().begin(), a.shape().end()); }
+template <class A> Shape shape_of_any(const A& a) { return Shape(a.shape().begin(), a.shape().end()); }
+
+// Accumulates g into x's gradient, summing broadcast dims back to x's shape first.
+template <class T> void accumulate_to(const Tensor<T>& x, const xt::xarray<T>& g) {
+    if (shapes_equal(g, x.value()))
+        x.accumulate_grad(g);
+    else
+        x.accumulate_grad(sum_to(g, x.shape()));
+}
+
+}  // namespace detail
+using detail::shape_of;
+using detail::shape_of_any;
+}  // namespace tapegrad
+
+namespace tapegrad {
+namespace detail {
+// A tensor seen as (outer, len, inner) around one dim: element (o, l, i) is at (o·len + l)·inner + i.
+struct Lines {
+    std::size_t outer = 1, len = 1, inner = 1;
+};
+Lines lines_around(const Shape& s, std::size_t dim);
+
+// One softmax row of length C read with stride `stride`: returns its max m and lse = log Σ exp(x − m),
+// and writes exp(x − m)/Σ into p (same stride) when p is not null. One exp per element (SIMD).
+template <class T> void softmax_row(const T* x, std::size_t C, std::size_t stride, T* p, T& m, T& lse);
+
+// Stable log-softmax along the middle axis of (outer, len, inner): logp = (x − max) − log Σ exp(x − max).
+// Either output may be null; prob receives the softmax, computed in the same pass.
+template <class T> void log_softmax_kernel(const T* x, T* logp, T* prob, Lines ln);
+}  // namespace detail
+}  // namespace tapegrad

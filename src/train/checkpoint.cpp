@@ -1,0 +1,211 @@
+// Checkpoints on top of save_npz/load_npz.
+#include <sstream>
+
+#include "tapegrad/train/checkpoint.hpp"
+#include "tapegrad/io/npz.hpp"
+#include "tapegrad/core/random.hpp"
+
+namespace tapegrad {
+namespace train {
+using io::NpyArray;
+namespace {
+
+const std::string kMomentum = "optimizer.momentum_buffer.";
+const std::string kHistory = "history.";
+
+template <class S> xt::xarray<S> scalar(S v) {
+    xt::xarray<S> a = xt::xarray<S>::from_shape({});
+    a() = v;
+    return a;
+}
+
+// mt19937_64's text state is whitespace-separated integers: stored as a uint64 array.
+xt::xarray<std::uint64_t> rng_to_array(const std::string& s) {
+    std::istringstream is(s);
+    std::vector<std::uint64_t> v;
+    std::uint64_t x;
+    while (is >> x) v.push_back(x);
+    xt::xarray<std::uint64_t> a = xt::xarray<std::uint64_t>::from_shape({v.size()});
+    std::copy(v.begin(), v.end(), a.begin());
+    return a;
+}
+std::string array_to_rng(const xt::xarray<std::uint64_t>& a) {
+    std::ostringstream os;
+    for (std::size_t i = 0; i < a.size(); ++i) os << (i ? " " : "") << a.data()[i];
+    return os.str();
+}
+
+using Arrays = std::vector<std::pair<std::string, io::NpyArray>>;
+
+template <class T> void add_parameters(Arrays& out, const nn::Module<T>& model) {
+    for (const auto& [name, p] : model.named_parameters()) out.emplace_back(name, io::to_npy(p.value()));
+    for (const auto& [name, b] : model.named_buffers()) out.emplace_back(name, io::to_npy(b.value()));
+}
+
+// Parameters then buffers, in model order: everything a model file holds for this model.
+template <class T> std::vector<std::pair<std::string, Tensor<T>>> model_state(const nn::Module<T>& model) {
+    auto all = model.named_parameters();
+    for (auto& b : model.named_buffers()) all.push_back(b);
+    return all;
+}
+
+// Validated parameter values, by model order; throws before the model is touched.
+template <class T>
+std::vector<xt::xarray<T>> read_parameters(const char* fn, const std::string& path,
+                                           const std::map<std::string, const NpyArray*>& byname,
+                                           const nn::Module<T>& model) {
+    std::vector<xt::xarray<T>> values;
+    for (const auto& [name, p] : model_state(model)) {
+        auto it = byname.find(name);
+        if (it == byname.end())
+            throw IOError(std::string(fn) + ": '" + path + "': missing parameter '" + name + "' (expected shape " +
+                          shape_str(p.shape()) + ")");
+        const io::NpyArray& a = *it->second;
+        if (Shape(a.shape) != p.shape())
+            throw IOError(std::string(fn) + ": '" + path + "': parameter '" + name + "' has shape " + shape_str(a.shape) +
+                          " in the file, but the model expects " + shape_str(p.shape()));
+        values.push_back(io::from_npy<T>(a, path + ":" + name));
+    }
+    return values;
+}
+
+std::map<std::string, const NpyArray*> index(const Arrays& arrays) {
+    std::map<std::string, const NpyArray*> m;
+    for (const auto& [n, a] : arrays) m[n] = &a;
+    return m;
+}
+
+bool is_state_key(const std::string& n) {
+    return n.rfind(kMomentum, 0) == 0 || n.rfind(kHistory, 0) == 0 || n == "epoch" || n == "rng_state" ||
+           n == "scheduler.last_epoch" || n == "scheduler.step_count" || n == "optimizer.lr";
+}
+
+template <class T>
+void check_no_unexpected(const char* fn, const std::string& path, const Arrays& arrays, const nn::Module<T>& model) {
+    std::map<std::string, bool> params;
+    for (const auto& np : model_state(model)) params[np.first] = true;
+    std::string unexpected;
+    for (const auto& [n, a] : arrays)
+        if (!params.count(n) && !is_state_key(n)) unexpected += (unexpected.empty() ? "\"" : ", \"") + n + "\"";
+    if (!unexpected.empty())
+        throw IOError(std::string(fn) + ": '" + path + "': Unexpected key(s) in state_dict: " + unexpected);
+}
+
+template <class S> S read_scalar(const std::string& path, const std::map<std::string, const NpyArray*>& m, const std::string& key) {
+    auto it = m.find(key);
+    if (it == m.end()) throw IOError("load_checkpoint: '" + path + "': missing '" + key + "'");
+    auto a = io::from_npy<S>(*it->second, path + ":" + key);
+    if (a.size() != 1) throw IOError("load_checkpoint: '" + path + "': '" + key + "' must hold one value, found " + std::to_string(a.size()));
+    return a.data()[0];
+}
+
+}  // namespace
+
+template <class T> void save_model(const std::string& path, const nn::Module<T>& model) {
+    Arrays arrays;
+    add_parameters(arrays, model);
+    io::save_npz(path, arrays);
+}
+
+template <class T> void load_model(const std::string& path, nn::Module<T>& model) {
+    const Arrays arrays = io::load_npz(path);
+    check_no_unexpected("load_model", path, arrays, model);
+    auto values = read_parameters("load_model", path, index(arrays), model);
+    auto state = model_state(model);
+    for (std::size_t i = 0; i < state.size(); ++i) state[i].second.mutable_value() = std::move(values[i]);
+}
+
+template <class T>
+void save_checkpoint(const std::string& path, const nn::Module<T>& model, const optim::SGD<T>& opt,
+                     const TrainState& state) {
+    if (!state.rng_state.empty()) {  // a state that cannot be restored is refused now, not at resume
+        Generator probe;
+        probe.set_state(state.rng_state);
+    }
+    Arrays arrays;
+    add_parameters(arrays, model);
+    const auto named = model.named_parameters();
+    const auto& gparams = opt.param_groups().at(0).params;
+    for (std::size_t i = 0; i < gparams.size(); ++i) {
+        if (!opt.has_momentum_buffer()[i]) continue;
+        std::string name = "param" + std::to_string(i);
+        for (const auto& np : named)
+            if (np.second.same(gparams[i])) name = np.first;
+        arrays.emplace_back(kMomentum + name, io::to_npy(opt.momentum_buffers()[i]));
+    }
+    xt::xarray<double> lrs = xt::xarray<double>::from_shape({opt.param_groups().size()});
+    for (std::size_t g = 0; g < opt.param_groups().size(); ++g) lrs(g) = opt.param_groups()[g].lr;
+    arrays.emplace_back("optimizer.lr", io::to_npy(lrs));
+    arrays.emplace_back("epoch", io::to_npy(scalar<std::int64_t>(state.epoch)));
+    arrays.emplace_back("rng_state", io::to_npy(rng_to_array(state.rng_state)));
+    arrays.emplace_back("scheduler.last_epoch", io::to_npy(scalar<std::int64_t>(state.scheduler_last_epoch)));
+    arrays.emplace_back("scheduler.step_count", io::to_npy(scalar<std::int64_t>(state.scheduler_step_count)));
+    for (const auto& [k, v] : state.history) {
+        xt::xarray<double> a = xt::xarray<double>::from_shape({v.size()});
+        std::copy(v.begin(), v.end(), a.begin());
+        arrays.emplace_back(kHistory + k, io::to_npy(a));
+    }
+    io::save_npz(path, arrays);
+}
+
+template <class T> TrainState load_checkpoint(const std::string& path, nn::Module<T>& model, optim::SGD<T>& opt) {
+    const Arrays arrays = io::load_npz(path);
+    const auto m = index(arrays);
+    check_no_unexpected("load_checkpoint", path, arrays, model);
+    auto values = read_parameters("load_checkpoint", path, m, model);
+    // momentum buffers, matched to the optimizer's parameters by name
+    const auto named = model.named_parameters();
+    const auto& gparams = opt.param_groups().at(0).params;
+    std::vector<std::pair<std::size_t, xt::xarray<T>>> bufs;
+    for (std::size_t i = 0; i < gparams.size(); ++i) {
+        std::string name = "param" + std::to_string(i);
+        for (const auto& np : named)
+            if (np.second.same(gparams[i])) name = np.first;
+        auto it = m.find(kMomentum + name);
+        if (it == m.end()) continue;
+        if (Shape(it->second->shape) != gparams[i].shape())
+            throw IOError("load_checkpoint: '" + path + "': momentum buffer of '" + name + "' has shape " +
+                          shape_str(it->second->shape) + ", the parameter has " + shape_str(gparams[i].shape()));
+        bufs.emplace_back(i, io::from_npy<T>(*it->second, path + ":" + kMomentum + name));
+    }
+    TrainState st;
+    st.epoch = read_scalar<std::int64_t>(path, m, "epoch");
+    st.scheduler_last_epoch = read_scalar<std::int64_t>(path, m, "scheduler.last_epoch");
+    st.scheduler_step_count = read_scalar<std::int64_t>(path, m, "scheduler.step_count");
+    if (st.epoch < 0 || st.scheduler_last_epoch < -1 || st.scheduler_step_count < 0)
+        throw IOError("load_checkpoint: '" + path + "': expected epoch >= 0, scheduler.last_epoch >= -1 and "
+                      "scheduler.step_count >= 0, found " + std::to_string(st.epoch) + ", " +
+                      std::to_string(st.scheduler_last_epoch) + " and " + std::to_string(st.scheduler_step_count));
+    auto rit = m.find("rng_state");
+    if (rit == m.end()) throw IOError("load_checkpoint: '" + path + "': missing 'rng_state'");
+    st.rng_state = array_to_rng(io::from_npy<std::uint64_t>(*rit->second, path + ":rng_state"));
+    auto lit = m.find("optimizer.lr");
+    if (lit == m.end()) throw IOError("load_checkpoint: '" + path + "': missing 'optimizer.lr'");
+    auto lrs = io::from_npy<double>(*lit->second, path + ":optimizer.lr");
+    if (lrs.size() != opt.param_groups().size())
+        throw IOError("load_checkpoint: '" + path + "': 'optimizer.lr' has " + std::to_string(lrs.size()) +
+                      " values for " + std::to_string(opt.param_groups().size()) + " param groups");
+    st.lrs.assign(lrs.begin(), lrs.end());
+    for (const auto& [n, a] : arrays)
+        if (n.rfind(kHistory, 0) == 0) {
+            auto h = io::from_npy<double>(a, path + ":" + n);
+            st.history[n.substr(kHistory.size())] = std::vector<double>(h.begin(), h.end());
+        }
+    // everything read and checked: now change the model and the optimizer
+    auto state = model_state(model);
+    for (std::size_t i = 0; i < state.size(); ++i) state[i].second.mutable_value() = std::move(values[i]);
+    for (auto& [i, b] : bufs) opt.set_momentum_buffer(i, b);
+    for (std::size_t g = 0; g < st.lrs.size(); ++g) opt.param_groups()[g].lr = st.lrs[g];
+    return st;
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                                                                 \
+    template void save_model(const std::string&, const nn::Module<T>&);                                        \
+    template void load_model(const std::string&, nn::Module<T>&);                                              \
+    template void save_checkpoint(const std::string&, const nn::Module<T>&, const optim::SGD<T>&, const TrainState&); \
+    template TrainState load_checkpoint(const std::string&, nn::Module<T>&, optim::SGD<T>&);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+
+}  // namespace train
+}  // namespace tapegrad
