@@ -22,6 +22,7 @@
 #include <tapegrad/train/checkpoint.hpp>
 #include <tapegrad/io/npz.hpp>
 
+#include "example_programs.hpp"
 #include "kill/kill_common.hpp"
 
 extern char** environ;
@@ -41,8 +42,8 @@ fs::path kill_scratch(const std::string& name) {
 // The helper as a child process with its stdout on a pipe; SIGKILLed if still running at the end.
 class Child {
 public:
+    // program (argv[0]) and its arguments
     explicit Child(std::vector<std::string> args) {
-        args.insert(args.begin(), TAPEGRAD_KILL_HELPER);
         int fds[2];
         REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
         posix_spawn_file_actions_t fa;
@@ -135,7 +136,7 @@ TEST_CASE("SIGKILL during checkpoint saves: the file is always the previous or t
         // plus 0-3 ms: most kills land inside a save, some in the very first one of a process
         const std::size_t wait_lines = round == 0 ? 1 + rng() % 3 : rng() % 4;
         const auto delay = std::chrono::microseconds(rng() % 3000);
-        Child c({"save", path, std::to_string(base)});
+        Child c({TAPEGRAD_KILL_HELPER, "save", path, std::to_string(base)});
         REQUIRE(c.wait_for([&](const std::vector<std::string>& l) { return l.size() >= wait_lines; }));
         if (delay.count() > 0) ::usleep(static_cast<useconds_t>(delay.count()));
         const int status = c.kill_and_reap();
@@ -195,6 +196,16 @@ TEST_CASE("SIGKILL during checkpoint saves: the file is always the previous or t
 TEST_CASE("a training run SIGKILLed mid-way resumes to bit-identical parameters", "[kill]") {
     const fs::path dir = kill_scratch("kill_resume");
     std::mt19937_64 rng(7);
+    test_programs::write_synthetic_images(dir, kill_test::kTrainImages, kill_test::kTestImages, 2);
+    // train_fashion_mnist saving after every epoch (one OpenBLAS thread), resuming when asked
+    auto train_args = [&](const std::string& save, const std::string& resume) {
+        std::vector<std::string> a{test_programs::example_binary("train_fashion_mnist").string(), "--data", dir.string(),
+                                   "--epochs", std::to_string(kill_test::kEpochs), "--batch-size", "16", "--lr", "0.05",
+                                   "--hidden", "32", "--classes", test_programs::kSyntheticClasses, "--quiet",
+                                   "--threads", "1", "--save", save};
+        if (!resume.empty()) a.insert(a.end(), {"--resume", resume});
+        return a;
+    };
     auto run_to_end = [](std::vector<std::string> args) {
         Child c(std::move(args));
         const int status = c.reap();
@@ -207,7 +218,7 @@ TEST_CASE("a training run SIGKILLed mid-way resumes to bit-identical parameters"
         REQUIRE(WEXITSTATUS(status) == 0);
     };
     const std::string straight = (dir / "straight.npz").string();
-    run_to_end({"train", straight});
+    run_to_end(train_args(straight, ""));
 
     auto epoch_in = [](const std::string& path) {
         for (const auto& [name, a] : io::load_npz(path))
@@ -224,9 +235,8 @@ TEST_CASE("a training run SIGKILLed mid-way resumes to bit-identical parameters"
         for (int attempt = 0; attempt < 3; ++attempt) {
             const bool have = fs::exists(ck);
             if (have && epoch_in(ck) == kill_test::kEpochs) break;
-            std::vector<std::string> args{"train", ck};
-            if (have) args.push_back(ck), ++resumes;
-            Child c(args);
+            if (have) ++resumes;
+            Child c(train_args(ck, have ? ck : ""));
             const std::size_t epochs_first = 1 + rng() % 3;
             c.wait_for([&](const std::vector<std::string>& l) { return count_prefixed(l, "epoch") >= epochs_first; });
             ::usleep(static_cast<useconds_t>(rng() % 20000));
@@ -234,9 +244,9 @@ TEST_CASE("a training run SIGKILLed mid-way resumes to bit-identical parameters"
             kills += WIFSIGNALED(status);
         }
         if (!fs::exists(ck))
-            run_to_end({"train", ck});
+            run_to_end(train_args(ck, ""));
         else if (epoch_in(ck) < kill_test::kEpochs)
-            run_to_end({"train", ck, ck}), ++resumes;
+            run_to_end(train_args(ck, ck)), ++resumes;
         auto a = io::load_npz(straight), b = io::load_npz(ck);
         REQUIRE(a.size() == b.size());
         std::size_t compared = 0;

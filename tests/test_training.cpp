@@ -1,5 +1,6 @@
 // Training pieces: DataLoader, lr schedulers, checkpoints, reports — and the image classifier
-// example run end to end on a small synthetic image set (learning, resume, divergence).
+// program (examples/fashion_mnist) run end to end on a small synthetic image set: learning,
+// resume, divergence.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -8,15 +9,15 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../examples/image_classifier.hpp"
+#include <tapegrad/tapegrad.hpp>
+
+#include "example_programs.hpp"
 #include "fixture.hpp"
-#include "synthetic_images.hpp"
-#include <tapegrad/io/npz.hpp>
 
 using namespace tapegrad;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
-using test_data::synthetic_images;
+using namespace test_programs;
 
 namespace {
 fs::path scratch_dir(const std::string& name) {
@@ -26,15 +27,29 @@ fs::path scratch_dir(const std::string& name) {
     return p;
 }
 
-image_classifier::Options small_options() {
-    image_classifier::Options o;
-    o.epochs = 4;
-    o.batch_size = 16;
-    o.lr = 0.05;
-    o.hidden = {32};
-    o.class_names = {"top-left", "top-right", "bottom-left", "bottom-right"};
-    o.quiet = true;
-    return o;
+// MLP in → hidden → classes, as train_fashion_mnist builds it.
+std::shared_ptr<nn::Sequential<float>> make_mlp(std::size_t in, const std::vector<std::size_t>& hidden,
+                                                std::size_t classes, Generator& gen) {
+    auto model = std::make_shared<nn::Sequential<float>>();
+    for (std::size_t h : hidden) {
+        model->push_back(std::make_shared<nn::Linear<float>>(in, h, true, gen));
+        model->push_back(std::make_shared<nn::ReLU<float>>());
+        in = h;
+    }
+    model->push_back(std::make_shared<nn::Linear<float>>(in, classes, true, gen));
+    return model;
+}
+
+// train_fashion_mnist on the synthetic images in data_dir, with the small run's flags plus extra.
+ProgramRun train_images(const fs::path& data_dir, std::vector<std::string> extra) {
+    std::vector<std::string> args{"--data", data_dir.string(), "--epochs", "4", "--batch-size", "16", "--lr", "0.05",
+                                  "--hidden", "32", "--classes", kSyntheticClasses, "--quiet"};
+    for (auto& e : extra) {
+        auto it = std::find(args.begin(), args.end(), e);
+        if (e.rfind("--", 0) == 0 && it != args.end()) args.erase(it, it + 2);  // the later value wins
+    }
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_program(example_binary("train_fashion_mnist"), args, data_dir);
 }
 }  // namespace
 
@@ -104,7 +119,7 @@ TEST_CASE("checkpoints round-trip and refuse a model of another shape", "[checkp
     auto dir = scratch_dir("ckpt");
     const std::string path = (dir / "ck.npz").string();
     Generator g(1);
-    auto model = image_classifier::make_model(6, {5}, 3, g);
+    auto model = make_mlp(6, {5}, 3, g);
     optim::SGD<float> opt(model->parameters(), 0.1, 0.9);
     cross_entropy((*model)(ones<float>({2, 6})), xt::xarray<std::int64_t>({0, 2})).backward();
     opt.step();
@@ -118,7 +133,7 @@ TEST_CASE("checkpoints round-trip and refuse a model of another shape", "[checkp
     train::save_checkpoint(path, *model, opt, st);
 
     Generator g2(2);
-    auto other = image_classifier::make_model(6, {5}, 3, g2);
+    auto other = make_mlp(6, {5}, 3, g2);
     optim::SGD<float> opt2(other->parameters(), 0.1, 0.9);
     train::TrainState back = train::load_checkpoint(path, *other, opt2);
     CHECK(back.epoch == 3);
@@ -132,7 +147,7 @@ TEST_CASE("checkpoints round-trip and refuse a model of another shape", "[checkp
 
     // a model of another shape: the message names the parameter and both shapes; nothing changes
     Generator g3(3);
-    auto wide = image_classifier::make_model(6, {7}, 3, g3);
+    auto wide = make_mlp(6, {7}, 3, g3);
     optim::SGD<float> opt3(wide->parameters(), 0.1);
     auto before = wide->parameters()[0].value();
     CHECK_THROWS_WITH(train::load_checkpoint(path, *wide, opt3),
@@ -184,37 +199,34 @@ TEST_CASE("reports: confusion matrix, metrics lines, SVG plot", "[report]") {
 }
 
 TEST_CASE("the image classifier learns a small synthetic image set", "[training]") {
-    auto o = small_options();
-    std::ostringstream out, err;
-    int rc = image_classifier::train(o, synthetic_images(800, 200, 1), out, err);
-    INFO(out.str() << err.str());
-    REQUIRE(rc == 0);
-    CHECK_THAT(out.str(), Contains("confusion matrix") && Contains("bottom-right"));
-    auto pos = out.str().find("final test accuracy ");
+    auto dir = scratch_dir("learn");
+    write_synthetic_images(dir, 800, 200, 1);
+    const ProgramRun r = train_images(dir, {});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Contains("confusion matrix") && Contains("bottom-right"));
+    auto pos = r.out.find("final test accuracy ");
     REQUIRE(pos != std::string::npos);
-    CHECK(std::stod(out.str().substr(pos + 20)) > 0.95);
+    CHECK(std::stod(r.out.substr(pos + 20)) > 0.95);
+    fs::remove_all(dir);
 }
 
 TEST_CASE("stop, resume: bit-identical to an uninterrupted run, metrics and plot written", "[training]") {
     auto dir = scratch_dir("resume");
-    const auto data = synthetic_images(300, 100, 2);
-    auto o = small_options();
-    std::ostringstream out, err;
-    o.save = (dir / "straight.npz").string();
-    REQUIRE(image_classifier::train(o, data, out, err) == 0);
+    write_synthetic_images(dir, 300, 100, 2);
+    const std::string straight = (dir / "straight.npz").string(), ck = (dir / "ck.npz").string(),
+                      metrics = (dir / "m.jsonl").string(), plot = (dir / "p.svg").string();
+    REQUIRE(train_images(dir, {"--save", straight}).code == 0);
+    ProgramRun r = train_images(dir, {"--save", ck, "--stop-after", "2", "--metrics", metrics, "--plot", plot});
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Contains("stopped after epoch 2 of 4"));
+    r = train_images(dir, {"--save", ck, "--resume", ck, "--metrics", metrics, "--plot", plot});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Contains("resumed from") && Contains("after epoch 2"));
+    CHECK(fs::exists(plot));
 
-    o.save = (dir / "ck.npz").string();
-    o.stop_after = 2;
-    o.metrics = (dir / "m.jsonl").string();
-    o.plot = (dir / "p.svg").string();
-    REQUIRE(image_classifier::train(o, data, out, err) == 0);
-    CHECK_THAT(out.str(), Contains("stopped after epoch 2 of 4"));
-    o.stop_after = 0;
-    o.resume = o.save;
-    REQUIRE(image_classifier::train(o, data, out, err) == 0);
-    CHECK(fs::exists(o.plot));
-
-    auto a = io::load_npz((dir / "straight.npz").string()), b = io::load_npz((dir / "ck.npz").string());
+    auto a = io::load_npz(straight), b = io::load_npz(ck);
     REQUIRE(a.size() == b.size());
     std::size_t compared = 0;
     for (std::size_t i = 0; i < a.size(); ++i) {
@@ -225,33 +237,27 @@ TEST_CASE("stop, resume: bit-identical to an uninterrupted run, metrics and plot
         ++compared;
     }
     CHECK(compared > 10);
-    std::ifstream m(o.metrics);
+    std::ifstream m(metrics);
     std::size_t lines = 0;
     for (std::string l; std::getline(m, l);) ++lines;
     CHECK(lines == 4);  // the resumed run rewrote the history of all four epochs
     // resuming a finished run is a clear error
-    std::ostringstream e2;
-    CHECK(image_classifier::train(o, data, out, e2) == 2);
-    CHECK_THAT(e2.str(), Contains("already completed 4"));
+    r = train_images(dir, {"--save", ck, "--resume", ck});
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("already completed 4"));
     fs::remove_all(dir);
 }
 
 TEST_CASE("a diverging run stops cleanly and keeps the last good checkpoint", "[training]") {
     auto dir = scratch_dir("diverge");
-    const auto data = synthetic_images(200, 50, 3);
-    auto o = small_options();
-    o.save = (dir / "ck.npz").string();
-    o.epochs = 1;
-    std::ostringstream out, err;
-    REQUIRE(image_classifier::train(o, data, out, err) == 0);
-    auto good = io::load_npz(o.save);
-    o.resume.clear();
-    o.epochs = 3;
-    o.lr = 1e6;
-    std::ostringstream out2, err2;
-    CHECK(image_classifier::train(o, data, out2, err2) == 3);
-    CHECK_THAT(err2.str(), Contains("smaller --lr") && Contains("last good checkpoint"));
-    auto after = io::load_npz(o.save);
+    write_synthetic_images(dir, 200, 50, 3);
+    const std::string ck = (dir / "ck.npz").string();
+    REQUIRE(train_images(dir, {"--save", ck, "--epochs", "1"}).code == 0);
+    auto good = io::load_npz(ck);
+    const ProgramRun r = train_images(dir, {"--save", ck, "--epochs", "3", "--lr", "1e6"});
+    CHECK(r.code == 3);
+    CHECK_THAT(r.err, Contains("smaller --lr") && Contains("last good checkpoint"));
+    auto after = io::load_npz(ck);
     REQUIRE(after.size() == good.size());
     for (std::size_t i = 0; i < good.size(); ++i) CHECK(after[i].second.bytes == good[i].second.bytes);
     fs::remove_all(dir);
@@ -264,7 +270,7 @@ TEST_CASE("the saved checkpoint opens with numpy.load", "[checkpoint]") {
     }
     auto dir = scratch_dir("numpy");
     Generator g(9);
-    auto model = image_classifier::make_model(784, {256, 128}, 10, g);
+    auto model = make_mlp(784, {256, 128}, 10, g);
     optim::SGD<float> opt(model->parameters(), 0.1, 0.9);
     train::TrainState st;
     st.rng_state = g.state();

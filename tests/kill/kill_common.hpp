@@ -3,8 +3,7 @@
 #include <algorithm>
 #include <memory>
 
-#include "../../examples/image_classifier.hpp"
-#include "../synthetic_images.hpp"
+#include <tapegrad/tapegrad.hpp>
 
 namespace kill_test {
 
@@ -30,21 +29,9 @@ inline void fill(tapegrad::nn::Module<double>& model, tapegrad::optim::SGD<doubl
     }
 }
 
-using test_data::synthetic_images;
-
-constexpr std::size_t kTrainImages = 6000, kTestImages = 100;  // epochs long enough to be killed mid-run
+// The training runs the kill test interrupts: train_fashion_mnist on synthetic images, with
+// epochs long enough to be killed mid-run.
+constexpr std::size_t kTrainImages = 6000, kTestImages = 100;
 constexpr int kEpochs = 6;
-
-inline image_classifier::Options train_options() {
-    image_classifier::Options o;
-    o.epochs = kEpochs;
-    o.batch_size = 16;
-    o.lr = 0.05;
-    o.hidden = {32};
-    o.class_names = {"top-left", "top-right", "bottom-left", "bottom-right"};
-    o.quiet = true;
-    o.threads = 1;
-    return o;
-}
 
 }  // namespace kill_test

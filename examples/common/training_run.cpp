@@ -1,0 +1,130 @@
+// The plumbing both trainers share (see training_run.hpp).
+#include "training_run.hpp"
+
+#include <cmath>
+#include <iomanip>
+#include <iostream>
+
+namespace examples {
+using namespace tapegrad;
+
+void RunFlags::add_to(CLI::App& app) {
+    app.add_option("--epochs", epochs, "epochs in the whole run (the schedule's horizon)")->capture_default_str()->check(CLI::Range(1, 100000));
+    app.add_option("--seed", seed, "seed for initialisation and shuffling")->capture_default_str()->check(CLI::Range(0.0, 1e18));
+    app.add_option("--threads", threads, "OpenBLAS threads (0: its default)")->capture_default_str()->check(CLI::Range(0, 256));
+    app.add_option("--metrics", metrics, "write per-epoch metrics as JSON lines to FILE");
+    app.add_option("--save", save, "write a checkpoint (.npz) to FILE after every epoch");
+    app.add_option("--resume", resume, "continue the run saved in FILE");
+    app.add_option("--stop-after", stop_after, "end the run after epoch N, as if interrupted")->check(CLI::Range(0, 100000));
+    app.add_option("--plot", plot, "write an SVG with the loss and accuracy curves to FILE");
+    app.add_flag("--quiet", quiet, "no progress bar");
+}
+
+TrainingRun::TrainingRun(const RunFlags& flags, std::string title, nn::Module<float>& model, optim::SGD<float>& opt,
+                         optim::lr_scheduler::LRScheduler<float>* sched, Generator& data_order, std::ostream& out,
+                         std::ostream& err)
+    : flags_(flags), title_(std::move(title)), model_(model), opt_(opt), sched_(sched), order_(data_order), out_(out),
+      err_(err) {
+    if (flags.threads > 0) set_num_threads(flags.threads);
+    if (flags.resume.empty()) return;
+    train::TrainState st = train::load_checkpoint(flags.resume, model, opt);
+    if (st.epoch >= flags.epochs)
+        throw ValueError("--resume: '" + flags.resume + "' has already completed " + std::to_string(st.epoch) +
+                         " of --epochs " + std::to_string(flags.epochs));
+    if (sched) sched->load_state(int(st.scheduler_last_epoch), int(st.scheduler_step_count), st.lrs);
+    order_.set_state(st.rng_state);
+    history_ = st.history;
+    start_ = int(st.epoch);
+    out_ << "resumed from " << flags.resume << " after epoch " << start_ << "\n";
+}
+
+int TrainingRun::last_epoch() const {
+    return flags_.stop_after > 0 ? std::min(flags_.epochs, flags_.stop_after) : flags_.epochs;
+}
+
+TrainingRun::Progress::Progress(std::ostream& out, std::size_t batches, bool draw, const std::string& label)
+    : bar_(out, batches, draw, label) {}
+
+void TrainingRun::Progress::add(double loss, std::size_t samples) {
+    loss_sum_ += loss * double(samples);
+    seen_ += samples;
+    bar_.update(++done_, mean_loss(), seen_);
+}
+
+TrainingRun::Progress TrainingRun::progress(int epoch, std::size_t batches) {
+    epoch_start_ = std::chrono::steady_clock::now();
+    epoch_lr_ = opt_.param_groups()[0].lr;
+    const bool draw = !flags_.quiet && train::stdout_is_terminal() && &out_ == &std::cout;
+    return Progress(out_, batches, draw, "epoch " + std::to_string(epoch) + "/" + std::to_string(flags_.epochs));
+}
+
+bool TrainingRun::loss_is_finite(float loss, int epoch, std::size_t batch) {
+    if (std::isfinite(loss)) return true;
+    out_ << std::flush;
+    err_ << "\nerror: the training loss became " << loss << " at epoch " << epoch << ", batch " << batch + 1
+         << "; the learning rate (" << opt_.param_groups()[0].lr << ") is probably too large: try a smaller --lr."
+         << (flags_.save.empty() ? "" : " The last good checkpoint is kept in " + flags_.save + ".") << "\n";
+    return false;
+}
+
+void TrainingRun::end_epoch(int epoch, Progress& p, const std::map<std::string, double>& figures) {
+    p.bar_.finish();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
+    history_["train_loss"].push_back(p.mean_loss());
+    for (const auto& [name, v] : figures) history_[name].push_back(v);
+    history_["lr"].push_back(epoch_lr_);
+    history_["seconds"].push_back(secs);
+    out_ << "epoch " << std::setw(2) << epoch << "/" << flags_.epochs << "  train_loss " << std::fixed
+         << std::setprecision(4) << p.mean_loss();
+    for (const auto& [name, v] : figures) out_ << "  " << name << " " << v;
+    out_ << "  lr " << std::setprecision(5) << epoch_lr_ << "  " << std::setprecision(2) << secs << "s\n"
+         << std::defaultfloat << std::flush;
+    if (!flags_.metrics.empty()) train::write_metrics_jsonl(flags_.metrics, history_);
+    if (!flags_.plot.empty()) train::write_svg_plot(flags_.plot, history_, title_);
+    if (!flags_.save.empty()) {
+        train::TrainState st;
+        st.epoch = epoch;
+        st.rng_state = order_.state();
+        if (sched_) {
+            st.scheduler_last_epoch = sched_->last_epoch();
+            st.scheduler_step_count = sched_->step_count();
+        }
+        st.history = history_;
+        train::save_checkpoint(flags_.save, model_, opt_, st);
+    }
+}
+
+bool TrainingRun::stopped_early() {
+    if (last_epoch() >= flags_.epochs) return false;
+    out_ << "stopped after epoch " << last_epoch() << " of " << flags_.epochs << " (--stop-after)"
+         << (flags_.save.empty() ? "" : "; continue with --resume " + flags_.save) << "\n";
+    return true;
+}
+
+void TrainingRun::print_files() const {
+    if (!flags_.metrics.empty()) out_ << "metrics: " << flags_.metrics << "\n";
+    if (!flags_.plot.empty()) out_ << "plot: " << flags_.plot << "\n";
+    if (!flags_.save.empty()) out_ << "checkpoint: " << flags_.save << "\n";
+}
+
+int parse_command_line(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+        return -1;
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? kOk : kBadInput;
+    }
+}
+
+int exit_status_of(std::ostream& err, const std::function<int()>& body) {
+    try {
+        return body();
+    } catch (const tapegrad::Error& e) {
+        err << "error: " << e.what() << "\n";
+    } catch (const std::bad_alloc&) {
+        err << "error: out of memory (are the model or the batch too large?)\n";
+    }
+    return kBadInput;
+}
+
+}  // namespace examples

@@ -1,0 +1,99 @@
+#pragma once
+// The plumbing both trainers share, so that each example's main.cpp shows only the model, the
+// optimizer and the loop: the flags every trainer has, resuming, a progress bar, the NaN stop,
+// and after each epoch a line of figures, the metrics file, the plot and an atomic checkpoint.
+//
+//   examples::RunFlags flags;  flags.add_to(app);            // --epochs --seed --save --resume …
+//   examples::TrainingRun run(flags, title, model, opt, sched, loader.generator());
+//   for (int epoch = run.first_epoch(); epoch <= run.last_epoch(); ++epoch) {
+//       auto bar = run.progress(epoch, batches);
+//       for (…) { …  if (!run.loss_is_finite(loss, epoch, b)) return run.diverged();  … bar.add(loss, n); }
+//       run.end_epoch(epoch, {{"test_accuracy", acc}, …});
+//   }
+#include <chrono>
+#include <cstdint>
+#include <iosfwd>
+#include <map>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <tapegrad/tapegrad.hpp>
+
+namespace examples {
+
+// Exit statuses of every trainer.
+constexpr int kOk = 0, kBadInput = 2, kDiverged = 3;
+
+struct RunFlags {
+    int epochs = 10;
+    std::uint64_t seed = 0;
+    int threads = 0;  // 0: OpenBLAS's default
+    std::string metrics, save, resume, plot;
+    int stop_after = 0;  // 0: run to --epochs
+    bool quiet = false;
+    // Registers --epochs --seed --threads --metrics --save --resume --stop-after --plot --quiet.
+    void add_to(CLI::App& app);
+};
+
+class TrainingRun {
+public:
+    // Applies --threads and, with --resume, restores the model, the optimizer, the scheduler and the
+    // data order's generator from the checkpoint (throws tapegrad::Error when it does not fit).
+    TrainingRun(const RunFlags& flags, std::string title, tapegrad::nn::Module<float>& model,
+                tapegrad::optim::SGD<float>& opt, tapegrad::optim::lr_scheduler::LRScheduler<float>* sched,
+                tapegrad::Generator& data_order, std::ostream& out, std::ostream& err);
+
+    int first_epoch() const { return start_ + 1; }
+    int last_epoch() const;  // --epochs, or --stop-after when it comes first
+
+    // A progress bar for one epoch (drawn only on a terminal, without --quiet); add() after each
+    // batch. Its running mean is the epoch's train_loss.
+    class Progress {
+    public:
+        void add(double loss, std::size_t samples);
+        double mean_loss() const { return seen_ ? loss_sum_ / double(seen_) : 0.0; }
+
+    private:
+        friend class TrainingRun;
+        Progress(std::ostream& out, std::size_t batches, bool draw, const std::string& label);
+        tapegrad::train::ProgressBar bar_;
+        std::size_t done_ = 0, seen_ = 0;
+        double loss_sum_ = 0;
+    };
+    Progress progress(int epoch, std::size_t batches);
+
+    // The NaN stop: false (after saying why on err) when the loss is NaN or ±inf.
+    bool loss_is_finite(float loss, int epoch, std::size_t batch);
+    int diverged() const { return kDiverged; }
+
+    // After an epoch: records the train loss, the lr the epoch ran with, the seconds, and the
+    // figures given; prints the epoch's line; writes metrics, plot and checkpoint.
+    void end_epoch(int epoch, Progress& p, const std::map<std::string, double>& figures);
+    // True when the run stopped early (--stop-after); says so and how to continue.
+    bool stopped_early();
+    // Prints where the metrics, plot and checkpoint went.
+    void print_files() const;
+
+private:
+    const RunFlags& flags_;
+    std::string title_;
+    tapegrad::nn::Module<float>& model_;
+    tapegrad::optim::SGD<float>& opt_;
+    tapegrad::optim::lr_scheduler::LRScheduler<float>* sched_;
+    tapegrad::Generator& order_;
+    std::ostream &out_, &err_;
+    tapegrad::train::History history_;
+    int start_ = 0;
+    double epoch_lr_ = 0;
+    std::chrono::steady_clock::time_point epoch_start_;
+};
+
+// CLI11's parse, with every usage error exiting 2 like any other bad input (--help exits 0).
+// Returns the exit status to end with, or -1 to go on.
+int parse_command_line(CLI::App& app, int argc, char** argv);
+
+// Runs body() and turns what it throws into "error: …" on err and exit status 2, so that every
+// bad input ends the same way in every example.
+int exit_status_of(std::ostream& err, const std::function<int()>& body);
+
+}  // namespace examples

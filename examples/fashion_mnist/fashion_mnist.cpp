@@ -1,0 +1,72 @@
+// Fashion-MNIST specifics (see fashion_mnist.hpp).
+#include "fashion_mnist.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <ostream>
+
+namespace fashion_mnist {
+using namespace tapegrad;
+
+const std::vector<std::string>& class_names() {
+    static const std::vector<std::string> names{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                                "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    return names;
+}
+
+Data load(const std::string& dir, std::ostream& out) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Data d{data::load_mnist_bytes(dir, true), data::load_mnist_bytes(dir, false)};
+    if (d.train.images.shape()[1] != d.test.images.shape()[1])
+        throw ShapeError("fashion_mnist::load: train images have " + std::to_string(d.train.images.shape()[1]) +
+                         " pixels, test images " + std::to_string(d.test.images.shape()[1]));
+    out << "loaded " << dir << " in " << std::fixed << std::setprecision(2)
+        << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << "s: train "
+        << d.train.labels.size() << " images, test " << d.test.labels.size() << " images\n"
+        << std::defaultfloat;
+    return d;
+}
+
+std::array<float, 256> pixel_map(const data::MnistBytes& train, bool normalize, std::ostream& out) {
+    std::array<float, 256> map;
+    for (int b = 0; b < 256; ++b) map[b] = float(b) / 255.0f;
+    if (!normalize) return map;
+    // mean and std over every training pixel, accumulated in double
+    double s = 0, ss = 0;
+    for (std::uint8_t b : train.images) s += map[b], ss += double(map[b]) * map[b];
+    const double n = double(train.images.size());
+    const float mean = float(s / n);
+    const float stdev = float(std::sqrt(std::max(1e-12, ss / n - (s / n) * (s / n))));
+    for (auto& v : map) v = (v - mean) / stdev;
+    out << "inputs normalised by mean " << mean << " std " << stdev << "\n";
+    return map;
+}
+
+Evaluation evaluate(nn::Module<float>& model, const data::MnistBytes& split, const std::array<float, 256>& pixels,
+                    train::ConfusionMatrix* cm) {
+    model.eval();
+    NoGradGuard no_grad;
+    data::DataLoader<float, std::uint8_t> loader(split.images, split.labels, 1000);
+    loader.set_byte_map(pixels);
+    loader.begin_epoch();
+    xt::xarray<float> x;
+    xt::xarray<std::int64_t> y;
+    double loss_sum = 0;
+    std::size_t correct = 0;
+    for (std::size_t b = 0; b < loader.num_batches(); ++b) {
+        loader.batch(b, x, y);
+        Tensor<float> logits = model(Tensor<float>(x));
+        loss_sum += double(cross_entropy(logits, y, Tensor<float>(), -100, Reduction::Sum).item());
+        auto pred = argmax(logits, 1);
+        for (std::size_t i = 0; i < y.size(); ++i) {
+            correct += pred(i) == y(i);
+            if (cm) cm->add(y(i), pred(i));
+        }
+    }
+    model.train();
+    const double n = double(split.labels.size());
+    return {loss_sum / n, double(correct) / n};
+}
+
+}  // namespace fashion_mnist

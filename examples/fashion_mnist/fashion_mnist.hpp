@@ -1,0 +1,33 @@
+#pragma once
+// What only the Fashion-MNIST trainer needs: its class names, its files, the normalisation of its
+// pixels, and the evaluation pass over the test images.
+#include <array>
+#include <string>
+#include <vector>
+
+#include <tapegrad/tapegrad.hpp>
+
+namespace fashion_mnist {
+
+const std::vector<std::string>& class_names();  // "T-shirt/top", "Trouser", …, "Ankle boot"
+
+// The four IDX files of dir (Fashion-MNIST's or MNIST's names, plain or .gz), pixels kept as bytes.
+struct Data {
+    tapegrad::data::MnistBytes train, test;
+};
+Data load(const std::string& dir, std::ostream& out);
+
+// Byte → input value: b / 255, then standardised by the training pixels' mean and std when
+// normalize (one value for all pixels, as torchvision's Normalize); the DataLoader applies it
+// while it gathers each batch.
+std::array<float, 256> pixel_map(const tapegrad::data::MnistBytes& train, bool normalize, std::ostream& out);
+
+struct Evaluation {
+    double loss = 0, accuracy = 0;
+};
+// Mean cross-entropy and accuracy on a split, in eval mode and without recording; the confusion
+// matrix, when given, receives every prediction.
+Evaluation evaluate(tapegrad::nn::Module<float>& model, const tapegrad::data::MnistBytes& split,
+                    const std::array<float, 256>& pixels, tapegrad::train::ConfusionMatrix* cm = nullptr);
+
+}  // namespace fashion_mnist

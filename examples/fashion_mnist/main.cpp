@@ -1,0 +1,106 @@
+// Trains an MLP on Fashion-MNIST (what `make demo` runs): the model, the optimizer and the training
+// loop, read top to bottom. The plumbing (flags every trainer has, resume, progress, metrics, plot,
+// checkpoints, the NaN stop) is in ../common/training_run.hpp; the data set's specifics in
+// fashion_mnist.hpp. See --help.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <tapegrad/tapegrad.hpp>
+
+#include "fashion_mnist.hpp"
+#include "training_run.hpp"
+
+using namespace tapegrad;
+
+int main(int argc, char** argv) {
+    // ---- the run's settings
+    examples::RunFlags run_flags;
+    run_flags.epochs = 15;
+    std::string data_dir = "/usr/share/datasets/fashion-mnist", schedule = "cosine";
+    std::size_t batch_size = 64;
+    double lr = 0.05, momentum = 0.9, weight_decay = 5e-4, gamma = 0.1;
+    int step_size = 5;
+    std::vector<std::size_t> hidden{256, 128};
+    bool normalize = true, nesterov = true;
+    std::vector<std::string> classes = fashion_mnist::class_names();
+
+    CLI::App app{"Train an MLP classifier on Fashion-MNIST (or MNIST) with tapegrad."};
+    run_flags.add_to(app);
+    app.add_option("--data", data_dir, "folder with the four IDX files (.gz or plain)")->capture_default_str();
+    app.add_option("--batch-size", batch_size, "mini-batch size")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+    app.add_option("--lr", lr, "initial learning rate")->capture_default_str()->check(CLI::Range(0.0, 1e9));
+    app.add_option("--momentum", momentum, "SGD momentum (Nesterov)")->capture_default_str()->check(CLI::Range(0.0, 1e9));
+    app.add_option("--weight-decay", weight_decay, "L2 weight decay")->capture_default_str()->check(CLI::Range(0.0, 1e9));
+    app.add_option("--schedule", schedule, "learning-rate schedule")->capture_default_str()->check(CLI::IsMember({"cosine", "step", "none"}));
+    app.add_option("--step-size", step_size, "StepLR: epochs between decays")->capture_default_str()->check(CLI::Range(1, 100000));
+    app.add_option("--gamma", gamma, "StepLR: decay factor")->capture_default_str();
+    app.add_option("--hidden", hidden, "hidden layer sizes, comma separated")->delimiter(',')->capture_default_str()->check(CLI::Range(1, 65536));
+    app.add_option("--classes", classes, "class names in label order, comma separated")->delimiter(',')->capture_default_str();
+    app.add_flag("--no-normalize{false}", normalize, "do not normalise inputs by the training mean/std");
+    app.add_flag("--plain-sgd{false}", nesterov, "classical momentum instead of Nesterov");
+    if (int status = examples::parse_command_line(app, argc, argv); status >= 0) return status;
+
+    return examples::exit_status_of(std::cerr, [&] {
+        // ---- data: bytes on disk, turned into normalised floats as each batch is gathered
+        fashion_mnist::Data data = fashion_mnist::load(data_dir, std::cout);
+        const auto pixels = fashion_mnist::pixel_map(data.train, normalize, std::cout);
+        data::DataLoader<float, std::uint8_t> loader(data.train.images, data.train.labels, batch_size,
+                                                     /*shuffle=*/true, run_flags.seed + 1);
+        loader.set_byte_map(pixels);
+
+        // ---- the model: Linear → ReLU → … → Linear, initialised as torch.nn.Linear
+        Generator init(run_flags.seed);
+        nn::Sequential<float> model;
+        std::size_t width = data.train.images.shape()[1];
+        for (std::size_t h : hidden) {
+            model.push_back(std::make_shared<nn::Linear<float>>(width, h, true, init));
+            model.push_back(std::make_shared<nn::ReLU<float>>());
+            width = h;
+        }
+        model.push_back(std::make_shared<nn::Linear<float>>(width, classes.size(), true, init));
+
+        // ---- the optimizer and the learning-rate schedule
+        optim::SGD<float> opt(model.parameters(), lr, momentum, /*dampening=*/0.0, weight_decay, nesterov && momentum > 0);
+        std::unique_ptr<optim::lr_scheduler::LRScheduler<float>> sched;
+        if (schedule == "cosine") sched = std::make_unique<optim::lr_scheduler::CosineAnnealingLR<float>>(opt, run_flags.epochs);
+        if (schedule == "step") sched = std::make_unique<optim::lr_scheduler::StepLR<float>>(opt, step_size, gamma);
+
+        examples::TrainingRun run(run_flags, "tapegrad MLP on Fashion-MNIST", model, opt, sched.get(),
+                                  loader.generator(), std::cout, std::cerr);
+        std::cout << "model: " << model.to_string() << "\nSGD lr " << lr << " momentum " << momentum
+                  << (nesterov ? " (nesterov)" : "") << " weight decay " << weight_decay << ", schedule " << schedule
+                  << ", batch " << batch_size << ", epochs " << run_flags.epochs << ", OpenBLAS threads "
+                  << get_num_threads() << "\n";
+
+        // ---- the training loop
+        Tensor<float> x(xt::xarray<float>::from_shape({0}));  // each batch is gathered into its storage
+        xt::xarray<std::int64_t> y;
+        for (int epoch = run.first_epoch(); epoch <= run.last_epoch(); ++epoch) {
+            loader.begin_epoch();  // a new permutation of the training set
+            auto progress = run.progress(epoch, loader.num_batches());
+            for (std::size_t b = 0; b < loader.num_batches(); ++b) {
+                loader.batch(b, x.mutable_value(), y);
+                opt.zero_grad(/*set_to_none=*/true);
+                Tensor<float> loss = cross_entropy(model(x), y);  // one fused tape entry
+                if (!run.loss_is_finite(loss.item(), epoch, b)) return run.diverged();
+                loss.backward();  // replays the tape in reverse
+                opt.step();
+                progress.add(loss.item(), y.size());
+            }
+            if (sched) sched->step();
+            const auto test = fashion_mnist::evaluate(model, data.test, pixels);
+            run.end_epoch(epoch, progress, {{"test_loss", test.loss}, {"test_accuracy", test.accuracy}});
+        }
+
+        // ---- how well it does, class by class
+        if (!run.stopped_early()) {
+            train::ConfusionMatrix cm(classes);
+            const auto test = fashion_mnist::evaluate(model, data.test, pixels, &cm);
+            std::cout << "\nconfusion matrix on the " << data.test.labels.size() << " test images:\n";
+            cm.print(std::cout);
+            std::cout << "final test accuracy " << std::fixed << std::setprecision(4) << test.accuracy << "\n";
+        }
+        run.print_files();
+        return examples::kOk;
+    });
+}

@@ -1,0 +1,90 @@
+#pragma once
+// The example programs as the tests run them: as processes, the way a user runs them, with small
+// data sets the tests write (IDX folders of synthetic images; see also test_spam.cpp's corpus).
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <tapegrad/core/random.hpp>
+
+namespace test_programs {
+namespace fs = std::filesystem;
+
+// build/examples/<name>
+inline fs::path example_binary(const std::string& name) { return fs::path(TAPEGRAD_EXAMPLES_DIR) / name; }
+
+struct ProgramRun {
+    int code;  // the exit status, or 128 + signal when it died of one
+    std::string out, err;
+};
+
+inline std::string shell_quote(const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+}
+
+inline std::string slurp(const fs::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// Runs exe with args under `timeout` (seconds), stdin from /dev/null, its output captured through
+// files in scratch (a folder the caller owns).
+inline ProgramRun run_program(const fs::path& exe, const std::vector<std::string>& args, const fs::path& scratch,
+                              int timeout_seconds = 120) {
+    static int counter = 0;
+    const std::string tag = std::to_string(++counter);
+    const fs::path out = scratch / ("stdout." + tag), err = scratch / ("stderr." + tag);
+    std::string cmd = "timeout " + std::to_string(timeout_seconds) + " " + shell_quote(exe.string());
+    for (const auto& a : args) cmd += " " + shell_quote(a);
+    cmd += " </dev/null >" + shell_quote(out.string()) + " 2>" + shell_quote(err.string());
+    const int status = std::system(cmd.c_str());
+    int code = -1;
+    if (status != -1) code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return {code, slurp(out), slurp(err)};
+}
+
+// An IDX ubyte file: magic 00 00 08 ndim, big-endian dims, payload.
+inline void write_idx(const fs::path& p, const std::vector<std::uint32_t>& dims, const std::vector<std::uint8_t>& payload) {
+    fs::create_directories(p.parent_path());
+    std::string b = {0, 0, 8, static_cast<char>(dims.size())};
+    for (std::uint32_t d : dims)
+        for (int s = 24; s >= 0; s -= 8) b += static_cast<char>((d >> s) & 0xFF);
+    b.append(payload.begin(), payload.end());
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << b;
+}
+
+// A folder in the MNIST layout with four classes of 8×8 "images": a bright quadrant per class
+// (top-left, top-right, bottom-left, bottom-right), plus noise. Easy to learn, hard to fake.
+inline void write_synthetic_images(const fs::path& dir, std::size_t n_train, std::size_t n_test, std::uint64_t seed) {
+    tapegrad::Generator g(seed);
+    for (const char* split : {"train", "t10k"}) {
+        const std::size_t n = std::string(split) == "train" ? n_train : n_test;
+        std::vector<std::uint8_t> px(n * 64), lab(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t c = g.randint(4);
+            lab[i] = std::uint8_t(c);
+            for (std::size_t r = 0; r < 8; ++r)
+                for (std::size_t col = 0; col < 8; ++col) {
+                    const bool lit = (r / 4) == c / 2 && (col / 4) == c % 2;
+                    const double v = std::clamp((lit ? 0.7 : 0.2) + 0.25 * g.normal(), 0.0, 1.0);
+                    px[i * 64 + r * 8 + col] = std::uint8_t(std::lround(v * 255));
+                }
+        }
+        write_idx(dir / (std::string(split) + "-images-idx3-ubyte"), {std::uint32_t(n), 8, 8}, px);
+        write_idx(dir / (std::string(split) + "-labels-idx1-ubyte"), {std::uint32_t(n)}, lab);
+    }
+}
+
+// The class names of those images, as train_fashion_mnist's --classes takes them.
+inline const char* kSyntheticClasses = "top-left,top-right,bottom-left,bottom-right";
+
+}  // namespace test_programs
