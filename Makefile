@@ -11,13 +11,16 @@ all: build
 deps:
 	./third_party/install-deps.sh
 
+# Everything: the library, the examples, the benchmarks and the tests.
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Trains the Fashion-MNIST classifier with the default settings and writes its curves, metrics
-# and checkpoint next to the build.
-demo: build
+# and checkpoint next to the build. Builds only what it runs: the library and the examples.
+demo: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS) --target train_fashion_mnist
 	./$(BUILD)/examples/train_fashion_mnist --plot $(BUILD)/fashion_mnist.svg \
 	    --metrics $(BUILD)/fashion_mnist_metrics.jsonl --save $(BUILD)/fashion_mnist.npz
 
@@ -35,12 +38,13 @@ FUZZ_SECONDS   ?= 30
 .PHONY: test-sanitize fuzz-build fuzz-smoke
 
 # The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer (both fatal, leaks
-# checked) in its own build directory; any finding fails the run. verify_asan_link_order=0 is for
+# checked) in its own build directory, the example programs it runs included; any finding fails
+# the run. verify_asan_link_order=0 is for
 # install_and_consume only: its program is built without -fsanitize and gets the ASan runtime
 # through the instrumented libtapegrad.so instead of first.
 test-sanitize: deps
 	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAPEGRAD_SANITIZE=ON \
-	    -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_BUILD_BENCH=OFF $(CMAKE_FLAGS)
+	    -DTAPEGRAD_BUILD_BENCH=OFF $(CMAKE_FLAGS)
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:verify_asan_link_order=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)

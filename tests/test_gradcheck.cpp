@@ -47,6 +47,8 @@ TEST_CASE("gradcheck passes a correct op and fails a sign error and a factor err
     CHECK(sign.analytical == Approx(-sign.numerical).epsilon(1e-6));
     CHECK_THAT(sign.report, Contains("output 0 with respect to input 0") && Contains("numerical") &&
                                 Contains("analytical") && Contains("index ["));
+    // a sign error: analytical = −numerical, so ‖A − N‖_F / ‖N‖_F = 2
+    CHECK_THAT(sign.report, Contains("|analytical - numerical|_F / |numerical|_F = 2.0000000"));
 
     auto factor = autograd::gradcheck([](const Vec& v) { return cube(v[0], 1.01, 1.0); }, Vec{x});
     CHECK_FALSE(factor.ok);

@@ -4,6 +4,9 @@
 #include <iostream>
 #include <sstream>
 
+#include <xtensor-blas/xlinalg.hpp>
+#include <xtensor/xadapt.hpp>
+
 #include "tapegrad/autograd/gradcheck.hpp"
 #include "tapegrad/core/tape.hpp"
 
@@ -59,6 +62,12 @@ std::vector<std::vector<Jacobian>> analytical(const GradcheckFn<T>& fn, const st
     }
     for (auto& x : xs) const_cast<Tensor<T>&>(x).zero_grad(true);
     return J;
+}
+
+// ‖A − N‖_F / ‖N‖_F: how far off the backward is overall, beside the worst entry.
+double relative_frobenius_error(const Jacobian& a, const Jacobian& n) {
+    const auto na = xt::adapt(a.v, {a.rows, a.cols}), nn = xt::adapt(n.v, {n.rows, n.cols});
+    return xt::linalg::norm(xt::eval(na - nn)) / xt::linalg::norm(nn);
 }
 
 std::string fmt(double x) {
@@ -212,6 +221,8 @@ GradcheckResult gradcheck_impl(const GradcheckFn<T>& fn, const std::vector<Tenso
            << fmt(r.max_error) << "\n"
            << "  (eps = " << eps << ", atol = " << atol << ", rtol = " << rtol << ")\n";
         const auto& N = num[wo][wi];
+        os << "  relative error of that Jacobian as a whole, |analytical - numerical|_F / |numerical|_F = "
+           << fmt(relative_frobenius_error(ana[wo][wi], N)) << "\n";
         if (N.rows * N.cols <= 64) print_jacobians(os, N, ana[wo][wi]);
     } else if (!reentrant) {
         r.ok = false;

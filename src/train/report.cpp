@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "tapegrad/core/errors.hpp"
+#include <nlohmann/json.hpp>
+
 #include "tapegrad/io/atomic_file.hpp"
 #include "tapegrad/train/report.hpp"
 
@@ -113,12 +115,11 @@ void ConfusionMatrix::print(std::ostream& os) const {
 }
 
 namespace {
-std::string json_number(double v) {
-    if (std::isnan(v)) return "\"nan\"";
-    if (std::isinf(v)) return v > 0 ? "\"inf\"" : "\"-inf\"";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.10g", v);
-    return buf;
+// JSON has no NaN or infinity: those are written as the strings "nan", "inf", "-inf".
+nlohmann::ordered_json json_number(double v) {
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    return v;
 }
 std::size_t epochs_of(const History& h) {
     std::size_t n = 0;
@@ -128,14 +129,15 @@ std::size_t epochs_of(const History& h) {
 }  // namespace
 
 void write_metrics_jsonl(const std::string& path, const History& h) {
-    std::ostringstream os;
+    std::string text;
     for (std::size_t e = 0; e < epochs_of(h); ++e) {
-        os << "{\"epoch\": " << e + 1;
+        nlohmann::ordered_json line;
+        line["epoch"] = e + 1;
         for (auto& [k, v] : h)
-            if (e < v.size()) os << ", \"" << k << "\": " << json_number(v[e]);
-        os << "}\n";
+            if (e < v.size()) line[k] = json_number(v[e]);
+        text += line.dump() + "\n";
     }
-    io::write_file_atomically(path, os.str());
+    io::write_file_atomically(path, text);
 }
 
 void write_svg_plot(const std::string& path, const History& h, const std::string& title) {
