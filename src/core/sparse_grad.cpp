@@ -4,6 +4,7 @@
 #include <xtensor/xbuilder.hpp>
 
 #include "tapegrad/core/sparse_grad.hpp"
+#include "tapegrad/core/tape.hpp"
 
 namespace tapegrad {
 namespace detail {
@@ -58,6 +59,7 @@ void accumulate_sparse_grad(const Tensor<T>& t, const std::vector<std::int64_t>&
         detail::scatter_add_rows(buf, rows, values);
         return;
     }
+    detail::remember_leaf_grad(t.impl_ptr());
     if (!im.sparse) {
         im.sparse = std::make_shared<detail::SparseGrad<T>>(detail::SparseGrad<T>{rows, values});
         return;

@@ -1,5 +1,6 @@
 // The per-thread tape: recording, the backward walk, sweeping dead entries, and the grad modes.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <sstream>
 
@@ -9,12 +10,30 @@ namespace tapegrad {
 
 namespace {
 
+std::atomic<std::uint64_t> g_next_tape_id{1};
+
 struct Tape {
     std::vector<std::shared_ptr<detail::Node>> nodes;  // ascending seq
+    std::uint64_t id = g_next_tape_id++;
     std::uint64_t next_seq = 0;
     std::size_t sweep_at = 4096;
+    // Each closure holds its inputs, whose entries hold theirs: a chain of n entries freed from
+    // its end would be freed by n nested destructors. Releasing the closures from the last entry
+    // to the first, while the tape still owns every entry, frees each step at depth one, so a
+    // graph of any depth can be dropped at thread exit.
+    ~Tape() {
+        for (std::size_t i = nodes.size(); i-- > 0;) nodes[i]->release();
+    }
 };
 thread_local Tape g_tape;
+
+// The backward pass running on this thread: its number, and how to undo what it wrote to leaves.
+struct Pass {
+    std::uint64_t id = 0;  // 0: none running
+    std::vector<std::function<void()>> undo;
+};
+thread_local Pass g_pass;
+std::atomic<std::uint64_t> g_next_pass_id{1};
 thread_local bool g_grad_enabled = true;
 thread_local bool g_anomaly = false;
 
@@ -39,17 +58,40 @@ template <class T> bool all_finite(const xt::xarray<T>& a) {
 
 template <class T> struct TypedNode final : detail::Node {
     std::weak_ptr<detail::TensorImpl<T>> out;
+    std::uint64_t out_version = 0;
     std::function<void(const xt::xarray<T>&, const xt::xarray<T>&)> fn;
-    std::vector<std::weak_ptr<detail::TensorImpl<T>>> inputs;  // kept only in anomaly mode
+    std::vector<std::weak_ptr<detail::TensorImpl<T>>> inputs;
+    std::vector<std::uint64_t> input_versions;  // each input's version when the op ran
 
     bool pending() const override {
         auto o = out.lock();
         return o && o->has_grad;
     }
     bool expired() const override { return out.expired(); }
+    // torch's check: the backward must see the values the forward saw.
+    void check_versions(const detail::TensorImpl<T>& o) const {
+        auto fail = [&](const std::string& what, const Shape& shape, std::uint64_t now, std::uint64_t then) {
+            std::ostringstream os;
+            os << "backward: one of the variables needed for gradient computation has been modified by an inplace "
+                  "operation: "
+               << what << " of '" << name << "' (tape entry #" << seq << "), a tensor of shape " << shape_str(shape)
+               << ", is at version " << now << "; expected version " << then
+               << " instead. (It was changed through mutable_value() — an optimizer step, an initialiser — after "
+                  "the op recorded it; do that after backward(), or compute on a copy.)";
+            throw AutogradError(os.str());
+        };
+        if (o.version != out_version) fail("the output", shape_of_value(o), o.version, out_version);
+        for (std::size_t k = 0; k < inputs.size(); ++k) {
+            auto in = inputs[k].lock();
+            if (in && in->version != input_versions[k])
+                fail("input " + std::to_string(k), shape_of_value(*in), in->version, input_versions[k]);
+        }
+    }
+    static Shape shape_of_value(const detail::TensorImpl<T>& t) { return Shape(t.value.shape().begin(), t.value.shape().end()); }
     void run() override {
         auto o = out.lock();
         if (!o || !o->has_grad) return;
+        check_versions(*o);
         fn(o->grad, o->value);
         o->has_grad = false;  // a non-leaf's gradient is transient, as in PyTorch
         if (g_anomaly) {
@@ -70,6 +112,7 @@ template <class T> struct TypedNode final : detail::Node {
     void release() override {
         fn = nullptr;
         inputs.clear();
+        input_versions.clear();
     }
 };
 
@@ -103,6 +146,18 @@ void record(Tensor<T>& out, const char* name, std::initializer_list<Tensor<T>> i
         throw AutogradError(os.str());
     }
     Tape& tape = g_tape;
+    std::size_t k = 0;
+    for (const auto& in : inputs) {
+        const auto* n = in.impl() ? in.impl()->node.get() : nullptr;
+        if (n && n->tape != tape.id) {
+            std::ostringstream os;
+            os << "record: input " << k << " of '" << name << "' was made by '" << n->name
+               << "' on another thread's tape; a graph must be recorded and backwarded on one thread (one tape per "
+                  "thread): make it on this thread, or pass .detach() of it to cut the graph there";
+            throw AutogradError(os.str());
+        }
+        ++k;
+    }
     if (tape.nodes.size() >= tape.sweep_at) {
         sweep_dead(tape);
         tape.sweep_at = std::max<std::size_t>(4096, 2 * tape.nodes.size());
@@ -110,10 +165,16 @@ void record(Tensor<T>& out, const char* name, std::initializer_list<Tensor<T>> i
     auto node = std::make_shared<TypedNode<T>>();
     node->name = name;
     node->seq = tape.next_seq++;
+    node->tape = tape.id;
     node->out = out.impl_ptr();
+    node->out_version = impl->version;
     node->fn = std::move(backward);
-    if (g_anomaly)
-        for (const auto& in : inputs) node->inputs.push_back(in.impl_ptr());
+    node->inputs.reserve(inputs.size());
+    node->input_versions.reserve(inputs.size());
+    for (const auto& in : inputs) {
+        node->inputs.push_back(in.impl_ptr());
+        node->input_versions.push_back(in.impl() ? in.impl()->version : 0);
+    }
     impl->node = node;
     impl->requires_grad = true;
     tape.nodes.push_back(std::move(node));
@@ -139,11 +200,14 @@ void run_backward(const std::shared_ptr<Node>& root, bool retain_graph, const st
         throw AutogradError("backward: this tensor's graph is not on this thread's tape (it was recorded on another "
                             "thread, or clear_tape() dropped it); one tape per thread");
     const std::size_t pos = static_cast<std::size_t>(it - nodes.begin());
-    seed();
+    if (g_pass.id != 0) throw AutogradError("backward: called from inside a backward pass (a backward closure may not call backward)");
+    g_pass.id = g_next_pass_id++;
+    g_pass.undo.clear();
     // Release only after the pass: releasing an entry drops its closure, which may hold the only
     // reference to an input whose own entry has yet to run.
     std::vector<Node*> used;
     try {
+        seed();
         for (std::size_t i = pos + 1; i-- > 0;) {
             auto& n = *nodes[i];
             if (n.released || !n.pending()) continue;
@@ -151,9 +215,16 @@ void run_backward(const std::shared_ptr<Node>& root, bool retain_graph, const st
             used.push_back(&n);
         }
     } catch (...) {
+        // Nothing half-done survives: pending gradients of non-leaves are dropped and every leaf
+        // gradient the pass wrote is put back, so a retry starts from where this pass started.
         for (std::size_t i = 0; i <= pos && i < nodes.size(); ++i) nodes[i]->clear_pending();
+        for (std::size_t u = g_pass.undo.size(); u-- > 0;) g_pass.undo[u]();
+        g_pass.undo.clear();
+        g_pass.id = 0;
         throw;
     }
+    g_pass.undo.clear();
+    g_pass.id = 0;
     if (!retain_graph) {
         for (auto* n : used) {
             n->release();
@@ -161,6 +232,11 @@ void run_backward(const std::shared_ptr<Node>& root, bool retain_graph, const st
         }
         sweep_dead(g_tape);  // also drops entries of graphs that died without a backward
     }
+}
+bool backward_pass_running() { return g_pass.id != 0; }
+std::uint64_t backward_pass_id() { return g_pass.id; }
+void on_backward_failure(std::function<void()> undo) {
+    if (g_pass.id != 0) g_pass.undo.push_back(std::move(undo));
 }
 }  // namespace detail
 

@@ -35,8 +35,42 @@ template <class T> const typename Tensor<T>::array_type& Tensor<T>::value() cons
 }
 template <class T> typename Tensor<T>::array_type& Tensor<T>::mutable_value() {
     check_defined("mutable_value");
+    ++impl_->version;  // the caller may write: graphs that saved this tensor must not use it
     return impl_->value;
 }
+
+namespace detail {
+template <class T> void remember_leaf_grad(const std::shared_ptr<TensorImpl<T>>& impl) {
+    auto& im = *impl;
+    if (im.node || !backward_pass_running() || im.grad_pass == backward_pass_id()) return;
+    im.grad_pass = backward_pass_id();
+    std::shared_ptr<TensorImpl<T>> keep = impl;
+    if (im.sparse) {
+        auto sparse = std::make_shared<SparseGrad<T>>(*im.sparse);
+        on_backward_failure([keep, sparse] {
+            keep->sparse = sparse;
+            keep->has_grad = false;
+        });
+    } else if (!im.has_grad) {
+        on_backward_failure([keep] {
+            keep->has_grad = false;
+            keep->grad_zeroed = false;
+        });
+    } else if (im.grad_zeroed) {  // the common case after zero_grad(): no copy needed
+        on_backward_failure([keep] {
+            std::fill(keep->grad.begin(), keep->grad.end(), T(0));
+            keep->has_grad = keep->grad_zeroed = true;
+        });
+    } else {  // accumulating over several backward calls: keep what was there
+        on_backward_failure([keep, before = im.grad] {
+            keep->grad = before;
+            keep->has_grad = true;
+        });
+    }
+}
+template void remember_leaf_grad(const std::shared_ptr<TensorImpl<float>>&);
+template void remember_leaf_grad(const std::shared_ptr<TensorImpl<double>>&);
+}  // namespace detail
 
 template <class T> Tensor<T>& Tensor<T>::requires_grad_(bool flag) {
     check_defined("requires_grad_");
@@ -61,6 +95,8 @@ template <class T> const typename Tensor<T>::array_type& Tensor<T>::grad() const
 }
 template <class T> typename Tensor<T>::array_type& Tensor<T>::mutable_grad() {
     check_defined("mutable_grad");
+    detail::remember_leaf_grad(impl_);
+    impl_->grad_zeroed = false;
     if (impl_->sparse) detail::densify_sparse_grad(*impl_);
     if (!impl_->has_grad) {
         impl_->grad.resize(impl_->value.shape());
@@ -74,10 +110,12 @@ template <class T> void Tensor<T>::zero_grad(bool set_to_none) {
     if (!impl_) return;
     impl_->sparse.reset();  // a sparse gradient is dropped either way: zero rows are no rows
     if (!impl_->has_grad) return;
-    if (set_to_none)
+    if (set_to_none) {
         impl_->has_grad = false;  // keep the buffer: the next backward reuses it without allocating
-    else
+    } else {
         std::fill(impl_->grad.begin(), impl_->grad.end(), T(0));
+        impl_->grad_zeroed = true;
+    }
 }
 
 template <class T> Tensor<T> Tensor<T>::detach() const {
@@ -119,7 +157,14 @@ template <class T> typename Tensor<T>::array_type& Tensor<T>::grad_buffer(bool& 
     check_defined("grad_buffer");
     auto& im = *impl_;
     if (im.node && im.node->released) throw AutogradError(detail::kSecondBackwardMessage);
+    detail::remember_leaf_grad(impl_);
+    im.grad_zeroed = false;
     if (im.sparse) detail::densify_sparse_grad(im);  // a dense contribution makes the gradient dense
+    if (im.has_grad && !std::equal(im.grad.shape().begin(), im.grad.shape().end(), im.value.shape().begin(),
+                                   im.value.shape().end()))
+        throw AutogradError("backward: the gradient of a tensor of shape " + shape_str_of(im.value.shape()) +
+                            " holds shape " + shape_str_of(im.grad.shape()) +
+                            ": its value was resized after that gradient was computed; zero_grad(true) drops it");
     if (im.has_grad) {
         accumulate = true;
     } else {

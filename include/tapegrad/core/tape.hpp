@@ -17,7 +17,8 @@ namespace tapegrad {
 namespace detail {
 struct Node {
     const char* name = "";
-    std::uint64_t seq = 0;  // position in recording order on its thread's tape
+    std::uint64_t seq = 0;   // position in recording order on its thread's tape
+    std::uint64_t tape = 0;  // which tape (one per thread, numbered from 1, never reused)
     bool released = false;
     virtual ~Node() = default;
     virtual bool pending() const = 0;   // output alive and holding an upstream gradient
@@ -26,12 +27,22 @@ struct Node {
     virtual void clear_pending() = 0;   // drop the output's gradient without running
     virtual void release() = 0;         // free the closure (and what it saved)
 };
+// The error of a second backward through released entries (torch's words).
+extern const char* const kSecondBackwardMessage;
 // Runs the backward pass from `root` (an entry on this thread's tape, whose output's gradient has
 // been seeded by `seed`): every entry from root down to the first that has a pending gradient
 // runs once, in reverse recording order; unless retain_graph, the entries used are released.
-// The error of a second backward through released entries (torch's words).
-extern const char* const kSecondBackwardMessage;
+// A pass that throws (an anomaly, a tensor modified in place, a custom backward's error) leaves
+// every gradient as it was before it started: the leaves it had written are restored.
 void run_backward(const std::shared_ptr<Node>& root, bool retain_graph, const std::function<void()>& seed);
+// While a backward pass runs on this thread: registers how to undo the first write to one leaf's
+// gradient (called by Tensor when a leaf's gradient is first written in a pass). Outside a pass,
+// does nothing and returns false.
+bool backward_pass_running();
+std::uint64_t backward_pass_id();  // 0 when none runs
+void on_backward_failure(std::function<void()> undo);
+// Called before a leaf's gradient is written: the first time in a pass, remembers how to undo it.
+template <class T> void remember_leaf_grad(const std::shared_ptr<TensorImpl<T>>& impl);
 }  // namespace detail
 
 // Number of live entries on this thread's tape (for tests and leak checks).
@@ -49,6 +60,10 @@ template <class T> bool needs_grad(std::initializer_list<Tensor<T>> inputs) {
 
 // Makes `out` a non-leaf produced by op `name` from `inputs`: when backward reaches it,
 // `backward(grad_out, out_value)` runs and must accumulate into the inputs that require grad.
+// The entry remembers the version of each input and of out (see Tensor::version()): if any of
+// them was modified in place before the entry runs, backward throws AutogradError instead of
+// computing with the new values. Inputs recorded on another thread's tape are an AutogradError
+// here: a graph is recorded and backwarded on one thread.
 // Call only when needs_grad(inputs) holds. The closure must not capture `out` itself (that
 // would keep the entry alive forever); it receives out's gradient and value as arguments.
 template <class T>

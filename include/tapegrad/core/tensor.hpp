@@ -32,6 +32,9 @@ template <class T> struct TensorImpl {
     bool requires_grad = false;
     std::shared_ptr<SparseGrad<T>> sparse;  // set only while a leaf holds a row-sparse gradient
     std::shared_ptr<Node> node;  // the op that produced this tensor; null for leaves
+    std::uint64_t version = 0;   // bumped by every in-place write (mutable_value())
+    bool grad_zeroed = false;    // grad holds zeros written by zero_grad() and nothing since
+    std::uint64_t grad_pass = 0; // the backward pass that last wrote this leaf's gradient
 };
 }  // namespace detail
 
@@ -60,8 +63,12 @@ public:
 
     bool defined() const { return impl_ != nullptr; }
     const array_type& value() const;
-    // Writable value, for in-place updates outside the tape (optimizers, initialisers).
+    // Writable value, for in-place updates outside the tape (optimizers, initialisers). Each call
+    // counts as an in-place write: it bumps version(), so a graph that saved this tensor refuses
+    // to backward afterwards (torch's "modified by an inplace operation").
     array_type& mutable_value();
+    // How many in-place writes this tensor has seen (torch's t._version).
+    std::uint64_t version() const { return impl_ ? impl_->version : 0; }
 
     bool requires_grad() const { return impl_ && impl_->requires_grad; }
     // Leaves only, as in PyTorch: a non-leaf's requires_grad follows from its inputs.
