@@ -37,7 +37,7 @@
 #include <typeinfo>
 #include <vector>
 
-#include "../examples/explain_cross_entropy.hpp"
+#include "cli.hpp"
 #include "../examples/image_classifier.hpp"
 #include "../examples/spam_classifier.hpp"
 #include <tapegrad/data/dataloader.hpp>
@@ -187,7 +187,7 @@ Run explain(std::vector<std::string> args) {
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     std::ostringstream out, err;
-    const int code = explain_main(int(args.size()), argv.data(), out, err);
+    const int code = explain_ce::explain_main(int(args.size()), argv.data(), out, err);
     return {code, out.str(), err.str()};
 }
 
