@@ -38,7 +38,7 @@
 #include <typeinfo>
 #include <vector>
 
-#include "../examples/explain_cross_entropy.hpp"
+#include "cli.hpp"
 #include "../examples/spam_classifier.hpp"
 #include <tapegrad/data/dataloader.hpp>
 #include "email.hpp"
@@ -160,7 +160,7 @@ Run explain(std::vector<std::string> args) {
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     std::ostringstream out, err;
-    const int code = explain_main(int(args.size()), argv.data(), out, err);
+    const int code = explain_ce::explain_main(int(args.size()), argv.data(), out, err);
     return {code, out.str(), err.str()};
 }
 

@@ -1,5 +1,6 @@
-// The cross-entropy explainer (examples/explain_cross_entropy.hpp): the walkthrough's numbers,
-// --json against the PyTorch fixtures, the text explanation on every fixture case, bad input.
+// The cross-entropy explainer (explain_cross_entropy_lib, examples/explain_cross_entropy/): the
+// walkthrough's numbers, --json against the PyTorch fixtures, the text explanation on every
+// fixture case, bad input.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -9,7 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "../examples/explain_cross_entropy.hpp"
+#include "by_hand.hpp"
+#include "cli.hpp"
+#include "lessons.hpp"
 #include "fixture.hpp"
 
 using Catch::Matchers::Contains;
@@ -28,7 +31,7 @@ Run run(std::vector<std::string> args) {
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     std::ostringstream out, err;
-    const int code = explain_main(int(args.size()), argv.data(), out, err);
+    const int code = explain_ce::explain_main(int(args.size()), argv.data(), out, err);
     return {code, out.str(), err.str()};
 }
 

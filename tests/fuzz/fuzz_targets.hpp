@@ -34,7 +34,7 @@
 #include <tapegrad/io/npz.hpp>
 #include <tapegrad/tapegrad.hpp>
 
-#include "../../examples/explain_cross_entropy.hpp"
+#include "cli.hpp"
 
 namespace tapegrad_fuzz {
 
