@@ -12,6 +12,7 @@
 #include <tapegrad/tapegrad.hpp>
 
 #include "example_programs.hpp"
+#include "training_run.hpp"
 #include "fixture.hpp"
 
 using namespace tapegrad;
@@ -281,5 +282,32 @@ TEST_CASE("the saved checkpoint opens with numpy.load", "[checkpoint]") {
                             "assert f['4.bias'].shape == (10,); assert abs(float(f['2.weight'][3, 5]) - " +
                             std::to_string(model->parameters()[2].value()(3, 5)) + ") < 1e-6\"";
     CHECK(std::system(cmd.c_str()) == 0);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("the divergence stop checks the parameters, not only the loss: no checkpoint of NaN weights",
+          "[training][safety]") {
+    auto dir = scratch_dir("nan_params");
+    examples::RunFlags flags;
+    flags.epochs = 3;
+    flags.save = (dir / "ck.npz").string();
+    Generator g(0);
+    auto model = make_mlp(4, {3}, 2, g);
+    optim::SGD<float> opt(model->parameters(), 0.1);
+    Generator order(1);
+    std::ostringstream out, err;
+    examples::TrainingRun run(flags, "t", *model, opt, nullptr, order, out, err);
+    auto p = run.progress(1, 1);
+    p.add(0.5, 4);
+    REQUIRE(run.end_epoch(1, p, {}));  // finite: saved
+    const auto good = io::load_npz(flags.save);
+    model->parameters()[2].mutable_value()(1, 0) = std::numeric_limits<float>::quiet_NaN();  // the loss can stay finite
+    auto p2 = run.progress(2, 1);
+    p2.add(0.5, 4);
+    CHECK_FALSE(run.end_epoch(2, p2, {}));
+    CHECK_THAT(err.str(), Contains("parameter '2.weight' holds nan after epoch 2") && Contains("last good checkpoint"));
+    const auto kept = io::load_npz(flags.save);
+    REQUIRE(kept.size() == good.size());
+    for (std::size_t i = 0; i < kept.size(); ++i) CHECK(kept[i].second.bytes == good[i].second.bytes);
     fs::remove_all(dir);
 }

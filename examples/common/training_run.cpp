@@ -67,8 +67,18 @@ bool TrainingRun::loss_is_finite(float loss, int epoch, std::size_t batch) {
     return false;
 }
 
-void TrainingRun::end_epoch(int epoch, Progress& p, const std::map<std::string, double>& figures) {
+bool TrainingRun::end_epoch(int epoch, Progress& p, const std::map<std::string, double>& figures) {
     p.bar_.finish();
+    for (const auto& [name, param] : model_.named_parameters())
+        for (float v : param.value())
+            if (!std::isfinite(v)) {
+                err_ << "error: parameter '" << name << "' holds " << v << " after epoch " << epoch
+                     << " although the loss stayed finite; the learning rate (" << epoch_lr_
+                     << ") is probably too large: try a smaller --lr."
+                     << (flags_.save.empty() ? "" : " The last good checkpoint is kept in " + flags_.save + ".")
+                     << "\n";
+                return false;
+            }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
     history_["train_loss"].push_back(p.mean_loss());
     for (const auto& [name, v] : figures) history_[name].push_back(v);
@@ -92,6 +102,7 @@ void TrainingRun::end_epoch(int epoch, Progress& p, const std::map<std::string, 
         st.history = history_;
         train::save_checkpoint(flags_.save, model_, opt_, st);
     }
+    return true;
 }
 
 bool TrainingRun::stopped_early() {

@@ -67,8 +67,11 @@ public:
     int diverged() const { return kDiverged; }
 
     // After an epoch: records the train loss, the lr the epoch ran with, the seconds, and the
-    // figures given; prints the epoch's line; writes metrics, plot and checkpoint.
-    void end_epoch(int epoch, Progress& p, const std::map<std::string, double>& figures);
+    // figures given; prints the epoch's line; writes metrics, plot and checkpoint. Returns false
+    // (after saying so on err, and without saving) when a parameter is NaN or infinite: a finite
+    // loss does not prove the weights are (a NaN can hide behind a max or a zero weight), and a
+    // checkpoint is only ever written from finite parameters.
+    bool end_epoch(int epoch, Progress& p, const std::map<std::string, double>& figures);
     // True when the run stopped early (--stop-after); says so and how to continue.
     bool stopped_early();
     // Prints where the metrics, plot and checkpoint went.

@@ -89,7 +89,8 @@ int main(int argc, char** argv) {
             }
             if (sched) sched->step();
             const auto test = fashion_mnist::evaluate(model, data.test, pixels);
-            run.end_epoch(epoch, progress, {{"test_loss", test.loss}, {"test_accuracy", test.accuracy}});
+            if (!run.end_epoch(epoch, progress, {{"test_loss", test.loss}, {"test_accuracy", test.accuracy}}))
+                return run.diverged();
         }
 
         // ---- how well it does, class by class
