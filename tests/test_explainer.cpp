@@ -224,3 +224,22 @@ TEST_CASE("the agreement check can fail", "[explainer]") {
     CHECK(lesson.mark(false) == std::string("DISAGREE"));
     CHECK_FALSE(lesson.all_agree);
 }
+
+TEST_CASE("huge class counts: tables and lists are abbreviated, the text stays small", "[explainer]") {
+    std::string logits = "[[", target = "[";
+    const std::size_t C = 5000, N = 30;
+    for (std::size_t n = 0; n < N; ++n) {
+        logits += n ? "], [" : "";
+        for (std::size_t c = 0; c < C; ++c) logits += (c ? ", " : "") + std::to_string((c * 7 + n) % 11);
+        target += (n ? ", " : "") + std::to_string(n * 97 % C);
+    }
+    logits += "]]";
+    target += "]";
+    const auto r = run({"--logits", logits, "--target", target, "--reduction", "none"});
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Contains("4982 classes left out here (--json prints every number)") &&
+                          Contains("class 4999") && !Contains("class 2500"));
+    CHECK_THAT(r.out, Contains("(12 more; --json prints every number)"));  // the 30 per-sample losses
+    CHECK(r.out.size() < 400 * 1000);  // ~13 KB a position at most, instead of ~1 MB
+    CHECK_THAT(r.out, Contains("agree") && !Contains("DISAGREE"));
+}

@@ -62,26 +62,44 @@ struct Table {
         for (double x : v) r.cells.push_back(num(x));
         rows.push_back(std::move(r));
     }
+    // Huge class counts are abbreviated: the first and the last classes, and a line saying how
+    // many are left out (--json prints every number), so the text stays readable and linear.
+    static constexpr std::size_t kHead = 12, kTail = 6;
     void print(std::ostream& out, const std::string& indent) const {
         if (rows.empty()) return;
         const std::size_t C = rows[0].cells.size();
+        std::vector<std::size_t> shown;
+        for (std::size_t c = 0; c < C; ++c)
+            if (C <= kHead + kTail || c < kHead || c >= C - kTail) shown.push_back(c);
         std::size_t lw = 0, cw = 13;
         for (const Row& r : rows) {
             lw = std::max(lw, r.label.size());
-            for (const std::string& c : r.cells) cw = std::max(cw, c.size());
+            for (std::size_t c : shown)
+                if (c < r.cells.size()) cw = std::max(cw, r.cells[c].size());
         }
         cw += 2;
         const std::size_t per = std::max<std::size_t>(1, std::min<std::size_t>(6, (96 - lw) / cw));
-        for (std::size_t c0 = 0; c0 < C; c0 += per) {
-            const std::size_t c1 = std::min(C, c0 + per);
-            if (c0 > 0) out << "\n";
+        // chunks of `per` columns that never straddle the left-out classes
+        std::vector<std::pair<std::size_t, std::size_t>> chunks;
+        for (std::size_t i0 = 0; i0 < shown.size();) {
+            std::size_t i1 = i0 + 1;
+            while (i1 < shown.size() && i1 - i0 < per && shown[i1] == shown[i1 - 1] + 1) ++i1;
+            chunks.emplace_back(i0, i1);
+            i0 = i1;
+        }
+        for (auto [i0, i1] : chunks) {
+            if (i0 > 0) out << "\n";
+            if (i0 > 0 && shown[i0] != shown[i0 - 1] + 1)
+                out << indent << "... " << shown[i0] - shown[i0 - 1] - 1
+                    << " classes left out here (--json prints every number)\n\n";
             out << indent << std::string(lw, ' ');
-            for (std::size_t c = c0; c < c1; ++c) out << std::setw(int(cw)) << ("class " + std::to_string(c));
+            for (std::size_t i = i0; i < i1; ++i) out << std::setw(int(cw)) << ("class " + std::to_string(shown[i]));
             out << "\n";
             for (const Row& r : rows) {
                 out << indent << std::left << std::setw(int(lw)) << r.label << std::right;
-                for (std::size_t c = c0; c < c1; ++c) out << std::setw(int(cw)) << (c < r.cells.size() ? r.cells[c] : "");
-                if (c1 == C && !r.note.empty()) out << "   " << r.note;
+                for (std::size_t i = i0; i < i1; ++i)
+                    out << std::setw(int(cw)) << (shown[i] < r.cells.size() ? r.cells[shown[i]] : "");
+                if (i1 == shown.size() && !r.note.empty()) out << "   " << r.note;
                 out << "\n";
             }
         }
@@ -94,14 +112,32 @@ std::string short_num(double v) {
     return buf;
 }
 
+// A list of numbers; a long one keeps its first and last entries around "... (N more) ...".
 std::string list_str(const std::vector<double>& v) {
     std::string s = "[";
-    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + num(v[i]);
+    const std::size_t n = v.size(), head = 12, tail = 6;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (n > head + tail && i == head) {
+            s += ", ... (" + std::to_string(n - head - tail) + " more; --json prints every number)";
+            i = n - tail - 1;
+            continue;
+        }
+        s += (i ? ", " : "") + num(v[i]);
+    }
     return s + "]";
 }
 
+// The array in full when small; a huge one by its size and range (the tables show its numbers).
+std::string echo_array(const xt::xarray<double>& a, int precision) {
+    if (a.size() <= 64) return tapegrad::format_array(a, precision);
+    double lo = HUGE_VAL, hi = -HUGE_VAL;
+    for (double v : a) lo = std::min(lo, v), hi = std::max(hi, v);
+    return "(" + std::to_string(a.size()) + " numbers from " + short_num(lo) + " to " + short_num(hi) +
+           "; --json prints every number)";
+}
+
 std::string array_str(const xt::xarray<double>& a) {
-    return a.dimension() == 0 ? num(a()) : tapegrad::format_array(a, 10);
+    return a.dimension() == 0 ? num(a()) : echo_array(a, 10);
 }
 
 void heading(std::ostream& out, const std::string& title, char rule = '-') {
@@ -226,11 +262,11 @@ void print_gradient(Lesson& L, const Problem& pr, const Hand& h, const LibResult
         const Position& P = h.pos[k];
         const std::size_t n = k / D, d = k % D;
         std::vector<double> mine, theirs, base;
+        double S = 0;  // Σ q, once per position
+        for (double v : P.q) S += v;
         for (std::size_t c = 0; c < C; ++c) {
             mine.push_back(P.grad[c]);
             theirs.push_back(tape[(n * C + c) * D + d]);
-            double S = 0;
-            for (double v : P.q) S += v;
             base.push_back(P.ignored ? 0.0 : plain ? P.p[c] - (std::int64_t(c) == P.t) : P.p[c] * S - P.q[c]);
         }
         const bool ok = agree(to_array({C}, mine), to_array({C}, theirs));
@@ -251,13 +287,12 @@ void print_gradient(Lesson& L, const Problem& pr, const Hand& h, const LibResult
 
 std::string problem_str(const Problem& pr) {
     std::ostringstream os;
-    os << "logits, shape " << tapegrad::shape_str_of(pr.logits.shape()) << ": " << tapegrad::format_array(pr.logits, 4)
-       << "\n";
+    os << "logits, shape " << tapegrad::shape_str_of(pr.logits.shape()) << ": " << echo_array(pr.logits, 4) << "\n";
     if (pr.prob)
-        os << "probability targets: " << tapegrad::format_array(pr.probs, 4) << "\n";
+        os << "probability targets: " << echo_array(pr.probs, 4) << "\n";
     else
-        os << "class-index targets: " << tapegrad::format_array(xt::xarray<double>(xt::cast<double>(pr.index)), 0) << "\n";
-    if (pr.has_weight) os << "class weights: " << tapegrad::format_array(pr.weight, 4) << "\n";
+        os << "class-index targets: " << echo_array(xt::xarray<double>(xt::cast<double>(pr.index)), 0) << "\n";
+    if (pr.has_weight) os << "class weights: " << echo_array(pr.weight, 4) << "\n";
     if (!pr.prob) os << "ignore_index = " << pr.ignore_index << "\n";
     os << "reduction = '" << tapegrad::to_string(pr.reduction) << "'";
     if (pr.eps > 0) os << ", label_smoothing = " << pr.eps;
