@@ -1,0 +1,262 @@
+// Every op against PyTorch 1.13 on non-finite and extreme values (NaN, ±inf, ±0, ±tiny, denormals,
+// ±huge) in float32 and float64, and on tensors with a zero-size dim: values, indices and
+// gradients (tests/fixtures/numerics.json, written by tools/gen_fixtures.py).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <tapegrad/ops/loss.hpp>
+#include <tapegrad/tapegrad.hpp>
+
+#include "fixture.hpp"
+
+using namespace tapegrad;
+using nlohmann::json;
+
+namespace {
+
+template <class T> std::optional<Scalar<T>> opt_number(const json& j) {
+    if (j.is_null()) return std::nullopt;
+    return T(fixture::number(j));
+}
+
+// Runs the case's op on x; writes the integer result (max indices, argmax) into idx.
+template <class T>
+Tensor<T> apply(const json& c, const std::vector<Tensor<T>>& x, xt::xarray<std::int64_t>& idx, bool& has_idx) {
+    const std::string op = c["op"];
+    const json& a = c["args"];
+    const json& ints = c["int_inputs"];
+    auto scalar = [&]() { return T(fixture::number(a["scalar"])); };
+    auto dim = [&]() { return a["dim"].get<std::ptrdiff_t>(); };
+    auto opt_tensor = [&](std::size_t i) { return x.size() > i ? x[i] : Tensor<T>(); };
+    auto red = [&]() { return reduction_from_string(a["reduction"]); };
+    static const std::map<std::string, std::function<Tensor<T>(const Tensor<T>&)>> unary = {
+        {"neg", [](const Tensor<T>& t) { return -t; }},
+        {"exp", [](const Tensor<T>& t) { return exp(t); }},
+        {"log", [](const Tensor<T>& t) { return log(t); }},
+        {"sqrt", [](const Tensor<T>& t) { return sqrt(t); }},
+        {"abs", [](const Tensor<T>& t) { return abs(t); }},
+        {"relu", [](const Tensor<T>& t) { return relu(t); }},
+        {"sigmoid", [](const Tensor<T>& t) { return sigmoid(t); }},
+        {"tanh", [](const Tensor<T>& t) { return tanh(t); }},
+    };
+    if (unary.count(op)) return unary.at(op)(x[0]);
+    if (op == "add") return x[0] + x[1];
+    if (op == "sub") return x[0] - x[1];
+    if (op == "mul") return x[0] * x[1];
+    if (op == "div") return x[0] / x[1];
+    if (op == "add_scalar") return x[0] + scalar();
+    if (op == "sub_scalar") return x[0] - scalar();
+    if (op == "mul_scalar") return x[0] * scalar();
+    if (op == "div_scalar") return x[0] / scalar();
+    if (op == "rsub_scalar") return scalar() - x[0];
+    if (op == "rdiv_scalar") return scalar() / x[0];
+    if (op == "pow") return pow(x[0], T(fixture::number(a["exponent"])));
+    if (op == "clamp") return clamp(x[0], opt_number<T>(a["min"]), opt_number<T>(a["max"]));
+    if (op == "sum") return sum(x[0]);
+    if (op == "mean") return mean(x[0]);
+    if (op == "max") return max(x[0]);
+    if (op == "sum_dim") return sum(x[0], dim());
+    if (op == "mean_dim") return mean(x[0], dim());
+    if (op == "max_dim") {
+        auto r = max(x[0], dim());
+        idx = r.indices;
+        has_idx = true;
+        return r.values;
+    }
+    if (op == "argmax") {
+        idx = argmax(x[0], dim());
+        has_idx = true;
+        return Tensor<T>();
+    }
+    if (op == "softmax") return softmax(x[0], dim());
+    if (op == "log_softmax") return log_softmax(x[0], dim());
+    if (op == "matmul") return matmul(x[0], x[1]);
+    if (op == "linear") return linear(x[0], x[1], opt_tensor(2));
+    if (op == "reshape") return reshape(x[0], a["shape"].get<std::vector<std::ptrdiff_t>>());
+    if (op == "flatten") return flatten(x[0], a["start"].get<std::ptrdiff_t>(), a["end"].get<std::ptrdiff_t>());
+    if (op == "transpose") {
+        auto d = a["dims"].get<std::vector<std::ptrdiff_t>>();
+        return transpose(x[0], d[0], d[1]);
+    }
+    if (op == "permute") return permute(x[0], a["dims"].get<std::vector<std::ptrdiff_t>>());
+    if (op == "cross_entropy")
+        return cross_entropy(x[0], fixture::int_array(ints["target"]), opt_tensor(1), a["ignore_index"].get<std::int64_t>(),
+                             red(), a["label_smoothing"].get<double>());
+    if (op == "cross_entropy_prob")
+        return cross_entropy(x[0], x[1], Tensor<T>(), -100, red(), a["label_smoothing"].get<double>());
+    if (op == "nll_loss")
+        return nll_loss(x[0], fixture::int_array(ints["target"]), opt_tensor(1), a["ignore_index"].get<std::int64_t>(),
+                        red());
+    if (op == "embedding_bag") {
+        std::optional<xt::xarray<std::int64_t>> off;
+        if (ints.contains("offsets")) off = fixture::int_array(ints["offsets"]);
+        return embedding_bag(fixture::int_array(ints["input"]), x[0], off, embedding_bag_mode_from_string(a["mode"]));
+    }
+    throw std::runtime_error("test_numerics: no runner for op '" + op + "'");
+}
+
+struct Tol {
+    double rtol, atol;
+};
+// Element-wise ops are compared to a few ulps; ops that sum (reductions, softmax, products,
+// losses) may round differently by the order of their sums, relative to their O(1) terms.
+template <class T> Tol tolerance(const std::string& op) {
+    static const std::set<std::string> summing = {"sum", "mean", "sum_dim", "mean_dim", "softmax", "log_softmax",
+                                                  "matmul", "linear", "cross_entropy", "cross_entropy_prob",
+                                                  "nll_loss", "embedding_bag"};
+    const bool f32 = std::is_same<T, float>::value;
+    if (summing.count(op)) return f32 ? Tol{1e-5, 1e-6} : Tol{1e-12, 1e-14};
+    return f32 ? Tol{2e-6, 0} : Tol{1e-14, 0};
+}
+
+std::string num_str(double v) {
+    std::ostringstream os;
+    os.precision(17);
+    os << v;
+    return os.str();
+}
+
+// "" when `got` matches torch's `want`: same shape, NaN where torch has NaN, the same infinities,
+// finite values within atol + rtol·|want|.
+template <class T> std::string compare(const xt::xarray<T>& got, const json& want_j, Tol tol) {
+    const xt::xarray<double> want = fixture::array<double>(want_j);
+    const Shape gs(got.shape().begin(), got.shape().end()), ws(want.shape().begin(), want.shape().end());
+    if (gs != ws) return "shape " + shape_str(gs) + ", torch " + shape_str(ws);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        const double g = double(got.data()[i]), w = want.data()[i];
+        bool ok;
+        if (std::isnan(w) || std::isnan(g))
+            ok = std::isnan(w) && std::isnan(g);
+        else if (std::isinf(w) || std::isinf(g))
+            ok = g == w;
+        else
+            ok = std::abs(g - w) <= tol.atol + tol.rtol * std::abs(w);
+        if (!ok) return "element " + std::to_string(i) + ": " + num_str(g) + ", torch " + num_str(w);
+    }
+    return "";
+}
+
+std::string describe(const json& c) {
+    std::ostringstream os;
+    os << c["op"].get<std::string>() << " " << c["dtype"].get<std::string>() << " " << c["args"].dump();
+    for (const auto& in : c["inputs"]) os << " " << shape_str(in["shape"].get<Shape>());
+    return os.str();
+}
+
+struct Tally {
+    std::size_t cases = 0, values = 0, gradients = 0;
+    std::vector<std::string> failures;
+};
+
+// Runs one case in precision T: forward, backward with the case's upstream gradient (ones when
+// absent), then compares the output, the indices and every input's gradient with torch's.
+template <class T> void run_case(const json& c, Tally& tally) {
+    std::vector<Tensor<T>> x;
+    for (std::size_t i = 0; i < c["inputs"].size(); ++i)
+        x.emplace_back(fixture::array<T>(c["inputs"][i]), c["requires_grad"][i].get<bool>());
+    const Tol tol = tolerance<T>(c["op"]);
+    auto fail = [&](const std::string& what, const std::string& why) {
+        tally.failures.push_back(describe(c) + ": " + what + " " + why);
+    };
+    ++tally.cases;
+    xt::xarray<std::int64_t> idx;
+    bool has_idx = false;
+    Tensor<T> out;
+    try {
+        out = apply<T>(c, x, idx, has_idx);
+    } catch (const std::exception& e) {
+        fail("forward", std::string("threw: ") + e.what());
+        return;
+    }
+    if (!c["out"].is_null()) {
+        tally.values += out.numel();
+        std::string why = compare(out.value(), c["out"], tol);
+        if (!why.empty()) fail("value", why);
+    }
+    if (!c["indices"].is_null()) {
+        const auto want = fixture::int_array(c["indices"]);
+        if (!has_idx || Shape(idx.shape().begin(), idx.shape().end()) != Shape(want.shape().begin(), want.shape().end()) ||
+            !std::equal(idx.begin(), idx.end(), want.begin()))
+            fail("indices", "differ from torch's");
+    }
+    if (!out.defined() || !out.requires_grad()) return;
+    try {
+        Tensor<T> gout = c["gout"].is_null() ? Tensor<T>(xt::xarray<T>(xt::ones<T>(out.value().shape())))
+                                             : Tensor<T>(fixture::array<T>(c["gout"]));
+        out.backward(gout);
+    } catch (const std::exception& e) {
+        fail("backward", std::string("threw: ") + e.what());
+        return;
+    }
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        if (c["grads"][i].is_null()) continue;
+        xt::xarray<T> g = x[i].has_grad() ? x[i].grad() : xt::xarray<T>(xt::zeros<T>(x[i].value().shape()));
+        tally.gradients += g.size();
+        std::string why = compare(g, c["grads"][i], tol);
+        if (!why.empty()) fail("gradient of input " + std::to_string(i), why);
+    }
+}
+
+Tally run_group(const std::string& group) {
+    const json fx = fixture::load("numerics.json");
+    Tally t;
+    for (const auto& c : fx["cases"]) {
+        if (c["group"] != group) continue;
+        if (c["dtype"] == "float64")
+            run_case<double>(c, t);
+        else
+            run_case<float>(c, t);
+    }
+    return t;
+}
+
+void report(const Tally& t) {
+    std::ostringstream os;
+    for (std::size_t i = 0; i < t.failures.size() && i < 400; ++i) os << t.failures[i] << "\n";
+    INFO(t.failures.size() << " of " << t.cases << " cases differ from torch:\n" << os.str());
+    CHECK(t.failures.empty());
+}
+
+}  // namespace
+
+TEST_CASE("every op matches torch on tensors with a zero-size dim, forward and backward", "[numerics][empty]") {
+    const Tally t = run_group("empty");
+    CHECK(t.cases >= 150);
+    report(t);
+}
+
+// ---------------------------------------------------------------- empty batch dims, by hand
+// The two examples, checked directly: the gradient of a broadcast operand of an empty
+// batch is exactly zero (not whatever memory the reduction left), and an empty-batch matmul
+// backwards without crashing.
+
+TEST_CASE("empty batch: broadcast gradients are zeros, empty-batch matmul backwards", "[numerics][empty]") {
+    for (int rep = 0; rep < 20; ++rep) {  // fresh allocations each time: garbage would show up
+        Tensor<double> a(xt::xarray<double>::from_shape({0, 3}), true);
+        Tensor<double> b(xt::xarray<double>({1.0, 2.0, 3.0}), true);
+        sum(a + b).backward();
+        REQUIRE(b.grad().shape() == std::vector<std::size_t>{3});
+        CHECK(b.grad() == xt::xarray<double>({0.0, 0.0, 0.0}));
+        CHECK(a.grad().size() == 0);
+
+        Tensor<float> c(xt::xarray<float>::from_shape({0, 1, 4}), true);
+        Tensor<float> d(xt::xarray<float>({{5.f, 6.f, 7.f, 8.f}}), true);
+        mul(c, d).backward(Tensor<float>(xt::xarray<float>::from_shape({0, 1, 4})));
+        CHECK(d.grad() == xt::xarray<float>({{0.f, 0.f, 0.f, 0.f}}));
+    }
+    Tensor<float> x(xt::xarray<float>::from_shape({0, 3, 4}), true), w(xt::xarray<float>(xt::ones<float>({4, 5})), true);
+    Tensor<float> y = matmul(x, w);
+    CHECK(y.shape() == Shape{0, 3, 5});
+    sum(y).backward();
+    CHECK(w.grad() == xt::xarray<float>(xt::zeros<float>({4, 5})));
+    // k = 0: a product over an empty inner dim is zeros
+    Tensor<double> p(xt::xarray<double>::from_shape({3, 0}), true), q(xt::xarray<double>::from_shape({0, 4}), true);
+    CHECK(matmul(p, q).value() == xt::xarray<double>(xt::zeros<double>({3, 4})));
+    CHECK(linear(p, Tensor<double>(xt::xarray<double>::from_shape({2, 0}))).value() ==
+          xt::xarray<double>(xt::zeros<double>({3, 2})));
+}
