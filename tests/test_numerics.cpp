@@ -260,3 +260,12 @@ TEST_CASE("empty batch: broadcast gradients are zeros, empty-batch matmul backwa
     CHECK(linear(p, Tensor<double>(xt::xarray<double>::from_shape({2, 0}))).value() ==
           xt::xarray<double>(xt::zeros<double>({3, 2})));
 }
+
+TEST_CASE("every op matches torch on NaN, ±inf, ±0, tiny, denormal and huge values, float32 and float64",
+          "[numerics]") {
+    const Tally t = run_group("special");
+    CHECK(t.cases >= 400);
+    report(t);
+    WARN("numerics: " << t.cases << " op × input cases, " << t.values << " values and " << t.gradients
+                      << " gradient entries compared with torch");
+}
