@@ -3,6 +3,7 @@
 // gradients (tests/fixtures/numerics.json, written by tools/gen_fixtures.py).
 #include <catch2/catch.hpp>
 
+#include <climits>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -13,6 +14,8 @@
 #include <tapegrad/tapegrad.hpp>
 
 #include "fixture.hpp"
+#include "ops/blas_size.hpp"  // private: the BLAS size helpers (tests see src/)
+#include "ops/internal.hpp"   // private: detail::gemm
 
 using namespace tapegrad;
 using nlohmann::json;
@@ -268,4 +271,62 @@ TEST_CASE("every op matches torch on NaN, ±inf, ±0, tiny, denormal and huge va
     report(t);
     WARN("numerics: " << t.cases << " op × input cases, " << t.values << " values and " << t.gradients
                       << " gradient entries compared with torch");
+}
+
+// ---------------------------------------------------------------- BLAS sizes
+
+TEST_CASE("BLAS sizes: element-wise calls go in chunks below INT_MAX", "[numerics][blas]") {
+    using Chunks = std::vector<std::pair<std::size_t, int>>;
+    auto chunks = [](std::size_t n, std::size_t limit = detail::kBlasIntMax) {
+        Chunks c;
+        detail::for_each_blas_chunk(n, [&](std::size_t off, int count) { c.emplace_back(off, count); }, limit);
+        return c;
+    };
+    CHECK(chunks(10, 4) == Chunks{{0, 4}, {4, 4}, {8, 2}});
+    CHECK(chunks(8, 4) == Chunks{{0, 4}, {4, 4}});
+    CHECK(chunks(0).empty());
+    CHECK(chunks(7) == Chunks{{0, 7}});
+    const std::size_t imax = detail::kBlasIntMax;
+    CHECK(chunks(imax) == Chunks{{0, INT_MAX}});
+    CHECK(chunks(imax + 1) == Chunks{{0, INT_MAX}, {imax, 1}});
+    // what SGD's axpy sees for a parameter of 5·10⁹ elements (int(n) would be 705032704: a
+    // corner of the parameter updated; for 2^31 it is negative and BLAS does nothing)
+    const std::size_t big = 5'000'000'000ULL;
+    const Chunks c = chunks(big);
+    REQUIRE(c.size() == 3);
+    std::size_t next = 0;
+    for (const auto& [off, count] : c) {
+        CHECK(off == next);
+        CHECK(count > 0);
+        next += std::size_t(count);
+    }
+    CHECK(next == big);
+    CHECK(detail::blas_int("axpy", "n", imax) == INT_MAX);
+    CHECK_THROWS_AS(detail::blas_int("axpy", "n", imax + 1), ShapeError);
+}
+
+TEST_CASE("BLAS sizes: GEMM refuses a dimension above INT_MAX with a ShapeError naming the op", "[numerics][blas]") {
+    using Catch::Matchers::Contains;
+    const std::size_t over = std::size_t(INT_MAX) + 1;  // 2^31
+    float a[1] = {1.f}, b[1] = {1.f}, c[1] = {7.f};
+    // checked before BLAS touches memory: these 1-element buffers are never read
+    CHECK_THROWS_MATCHES(detail::gemm<float>("matmul", false, false, over, 1, 1, 1.f, a, 1, b, 1, 0.f, c, 1), ShapeError,
+                         Catch::Matchers::Message("matmul: matrix product rows (M) = 2147483648 is larger than BLAS can "
+                                                  "take (at most 2^31 - 1 = 2147483647)"));
+    CHECK_THROWS_WITH(detail::gemm<float>("linear", false, true, 1, 1, over, 1.f, a, over, b, over, 0.f, c, 1),
+                      Contains("linear: matrix product inner size (K) = 2147483648"));
+    CHECK_THROWS_WITH(detail::gemm<float>("matmul", false, false, 1, std::size_t(1) << 40, 1, 1.f, a, 1, b, 1, 0.f, c, 1),
+                      Contains("matmul: matrix product columns (N) = 1099511627776"));
+    double da[1] = {1}, db[1] = {1}, dc[1] = {7};
+    CHECK_THROWS_WITH(detail::gemm<double>("linear", true, false, 1, 1, 1, 1.0, da, over, db, 1, 0.0, dc, 1),
+                      Contains("linear: leading dimension of the left operand = 2147483648"));
+    CHECK(c[0] == 7.f);
+    CHECK(dc[0] == 7.0);
+    // k = 0: C = beta·C, so zeros for beta = 0 even where C held garbage (NaN here)
+    float z[4] = {NAN, NAN, NAN, NAN};
+    detail::gemm<float>("matmul", false, false, 2, 2, 0, 1.f, nullptr, 0, nullptr, 2, 0.f, z, 2);
+    CHECK((z[0] == 0.f && z[1] == 0.f && z[2] == 0.f && z[3] == 0.f));
+    float keep[2] = {3.f, 4.f};
+    detail::gemm<float>("linear", false, true, 1, 2, 0, 1.f, nullptr, 0, nullptr, 0, 1.f, keep, 2);
+    CHECK((keep[0] == 3.f && keep[1] == 4.f));
 }

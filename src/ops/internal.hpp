@@ -19,7 +19,8 @@ template <class A> Shape shape_of_any(const A& a) { return Shape(a.shape().begin
 
 // Row-major C = alpha·op(A)·op(B) + beta·C through OpenBLAS (src/ops/linalg.cpp); op(A) is M×K,
 // op(B) is K×N. Any of M, N, K may be 0 (K = 0 gives beta·C, zeros when beta is 0, as torch's
-// empty products). `op` names the calling op.
+// empty products). A size or leading dimension above INT_MAX, which BLAS's int cannot hold, is a
+// ShapeError naming `op` and the dimension.
 template <class T>
 void gemm(const char* op, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
           std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc);

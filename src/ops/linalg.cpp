@@ -6,6 +6,7 @@
 
 #include <xtensor/xbroadcast.hpp>
 
+#include "blas_size.hpp"
 #include "internal.hpp"
 #include "tapegrad/ops/linalg.hpp"
 
@@ -26,8 +27,14 @@ inline void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int 
 template <class T>
 void gemm(const char* op, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
           std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
-    (void)op;
-    const int m = int(M), n = int(N), k = int(K), la = int(lda), lb = int(ldb), lc = int(ldc);
+    // every size is checked before anything is read or written: a wrapped int would make BLAS
+    // skip the call (a negative size) or compute a corner of the product (a small one)
+    const int m = blas_int(op, "matrix product rows (M)", M);
+    const int n = blas_int(op, "matrix product columns (N)", N);
+    const int k = blas_int(op, "matrix product inner size (K)", K);
+    const int la = blas_int(op, "leading dimension of the left operand", lda);
+    const int lb = blas_int(op, "leading dimension of the right operand", ldb);
+    const int lc = blas_int(op, "leading dimension of the result", ldc);
     if (m == 0 || n == 0) return;
     if (k == 0) {  // an empty sum: C = beta·C (BLAS would reject the leading dimension 0 and leave C as it was)
         for (std::size_t i = 0; i < M; ++i)
