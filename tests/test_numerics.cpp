@@ -1,6 +1,7 @@
 // Every op against PyTorch 1.13 on non-finite and extreme values (NaN, ±inf, ±0, ±tiny, denormals,
 // ±huge) in float32 and float64, and on tensors with a zero-size dim: values, indices and
-// gradients (tests/fixtures/numerics.json, written by tools/gen_fixtures.py).
+// gradients (tests/fixtures/numerics.json, written by tools/gen_fixtures.py). Then sizes past
+// BLAS's int, and gradcheck on aliased outputs and NaN Jacobians.
 #include <catch2/catch.hpp>
 
 #include <climits>
@@ -329,4 +330,65 @@ TEST_CASE("BLAS sizes: GEMM refuses a dimension above INT_MAX with a ShapeError 
     float keep[2] = {3.f, 4.f};
     detail::gemm<float>("linear", false, true, 1, 2, 0, 1.f, nullptr, 0, nullptr, 0, 1.f, keep, 2);
     CHECK((keep[0] == 3.f && keep[1] == 4.f));
+}
+
+// ---------------------------------------------------------------- gradcheck: aliases and NaN
+
+namespace {
+using Vec = std::vector<Tensor<double>>;
+// y = x with a backward that writes NaN (an analytical Jacobian holding NaN)
+Tensor<double> nan_backward(const Tensor<double>& x) {
+    Tensor<double> out(x.value());
+    if (needs_grad({x}))
+        record<double>(out, "nan_backward_test", {x}, [x](const xt::xarray<double>& g, const xt::xarray<double>&) {
+            x.accumulate_grad(xt::xarray<double>(g * std::numeric_limits<double>::quiet_NaN()));
+        });
+    return out;
+}
+}  // namespace
+
+TEST_CASE("gradcheck passes functions that return an input unchanged", "[gradcheck][numerics]") {
+    Tensor<double> x({1.0, -2.0, 3.0}, true), y({0.5, 4.0}, true);
+    auto id = autograd::gradcheck([](const Vec& v) { return v[0]; }, Vec{x});
+    INFO(id);
+    CHECK(id.ok);
+    CHECK(id.checked == 9);
+    auto among = autograd::gradcheck([](const Vec& v) { return Vec{v[0] * 2.0, v[1], v[0]}; }, Vec{x, y});
+    INFO(among);
+    CHECK(among.ok);
+    CHECK(among.checked == (3 * 3 + 3 * 2) * 2 + (2 * 3 + 2 * 2));
+    // an input that does not require grad returned as is: its Jacobian is not checked, the rest is
+    Tensor<double> c({7.0, 8.0});
+    auto fixed = autograd::gradcheck([](const Vec& v) { return Vec{v[1], v[0] * v[0]}; }, Vec{x, c});
+    INFO(fixed);
+    CHECK(fixed.ok);
+    // view-like returns: reshape, flatten, transpose, permute of an input
+    Tensor<double> m({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}, true);
+    auto views = autograd::gradcheck(
+        [](const Vec& v) { return Vec{reshape(v[0], {3, 2}), flatten(v[0]), transpose(v[0], 0, 1), permute(v[0], {1, 0})}; },
+        Vec{m});
+    INFO(views);
+    CHECK(views.ok);
+    CHECK(!x.has_grad());  // the caller's tensors are left alone
+}
+
+TEST_CASE("gradcheck: NaN in either Jacobian is a mismatch reported as NaN", "[gradcheck][numerics]") {
+    // numerical NaN (log of a negative number at x − eps), analytical finite
+    Tensor<double> x({1e-7, 1.0}, true);
+    auto r = autograd::gradcheck([](const Vec& v) { return log(v[0]); }, Vec{x});
+    INFO(r);
+    CHECK_FALSE(r.ok);
+    CHECK(r.mismatches == 1);
+    CHECK(std::isnan(r.max_error));
+    CHECK(std::isnan(r.numerical));
+    CHECK_THAT(r.report.substr(r.report.find("Jacobian entries out of tolerance")), Catch::Matchers::Contains("worst error nan"));
+    CHECK(r.report.find("worst error 0") == std::string::npos);
+    // analytical NaN, numerical finite
+    Tensor<double> z({1.0, 2.0}, true);
+    auto a = autograd::gradcheck([](const Vec& v) { return nan_backward(v[0]); }, Vec{z});
+    INFO(a);
+    CHECK_FALSE(a.ok);
+    CHECK(a.mismatches == 4);  // g·NaN is NaN in every entry, the zeros of the one-hot seed included
+    CHECK(std::isnan(a.analytical));
+    CHECK(std::isnan(a.max_error));
 }
