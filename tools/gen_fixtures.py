@@ -668,6 +668,19 @@ def gen_numerics():
         small = torch.full((n,), 3e-30)
         for name in ("log", "sqrt"):
             cases.append(num_case(name, dtype, [S], unary[name], gout=small, args={"note": "small upstream"}))
+        # non-finite upstream gradients: where torch selects (relu, clamp, pow 0) a 0 stays 0
+        rev = torch.tensor(S[::-1])
+        for name, f in unary.items():
+            cases.append(num_case(name, dtype, [S], f, gout=rev, args={"note": "special upstream"}))
+        cases.append(num_case("clamp", dtype, [S], lambda x: torch.clamp(x, -1.0, 1.0), gout=rev,
+                              args={"min": -1.0, "max": 1.0, "note": "special upstream"}))
+        for p in (0.0, 2.0):
+            cases.append(num_case("pow", dtype, [S], lambda x, p=p: torch.pow(x, p), gout=rev,
+                                  args={"exponent": p, "note": "special upstream"}))
+        # where exp overflows or underflows (sigmoid's 1/(1 + exp(-x)) gives 0, not a denormal)
+        R = [-800.0, -745.0, -720.0, -104.0, -100.0, -88.0, -20.0, 20.0, 88.0, 89.0, 100.0, 710.0, 800.0]
+        for name in ("exp", "sigmoid", "tanh", "log", "sqrt"):
+            cases.append(num_case(name, dtype, [R], unary[name], args={"note": "exp range"}))
         for p in [0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, -0.5, 1.5, -1.5, 2.5, NAN, INF, -INF]:
             cases.append(num_case("pow", dtype, [S], lambda x, p=p: torch.pow(x, p), args={"exponent": jfloat(p)}))
         for lo, hi in [(-1.0, 1.0), (0.0, None), (None, 0.0), (1.0, -1.0), (-INF, INF), (tiny, huge)]:
