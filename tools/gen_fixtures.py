@@ -756,6 +756,24 @@ def gen_numerics():
                         lambda x, *ww, t=t, red=red: F.nll_loss(x, t, weight=ww[0] if ww else None, reduction=red),
                         args={"reduction": red, "ignore_index": -100, "targets": tname, "weight": wname},
                         grad=grad, int_inputs={"target": t}))
+        # zero total weight and all-ignored with finite logits: no NaN row hides the reduction's own
+        Xf = [[1.0, 2.0, 3.0], [0.0, 1.0, 2.0], [-1.0, 0.0, 5.0], [tiny, den, 0.0], [huge, -huge, 0.0]]
+        for tname, tgt, wname, w in (("zero_weight", [0] * 5, "w0", [0.0, 1.0, 2.0]),
+                                     ("ignore_all", [-100] * 5, "none", None),
+                                     ("ignore_all", [-100] * 5, "w", [0.5, 1.0, 2.0]),
+                                     ("mixed", [0, -100, 1, 0, 2], "w0", [0.0, 1.0, 2.0])):
+            for red in ("sum", "mean"):
+                for ls in (0.0, 0.1, 1.0):
+                    t = torch.tensor(tgt)
+                    inputs = [Xf] + ([w] if w is not None else [])
+                    grad = [True] + ([False] if w is not None else [])
+                    cases.append(num_case(
+                        "cross_entropy", dtype, inputs,
+                        lambda x, *ww, t=t, red=red, ls=ls: F.cross_entropy(
+                            x, t, weight=ww[0] if ww else None, reduction=red, label_smoothing=ls),
+                        args={"reduction": red, "label_smoothing": ls, "ignore_index": -100,
+                              "targets": tname, "weight": wname, "logits": "finite"},
+                        grad=grad, int_inputs={"target": t}))
         P = [[0.2, 0.3, 0.5], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.3, 0.3, 0.4],
              [0.5, 0.5, 0.0], [0.1, 0.1, 0.8]]
         for red in ("none", "sum", "mean"):

@@ -140,26 +140,38 @@ Tensor<T> cross_entropy(const Tensor<T>& input, const xt::xarray<std::int64_t>& 
     // loss_n = (1−ε)·(−w_t·logp_t) + ε/C·(−Σ_c w_c·logp_c); ignored positions are 0
     xt::xarray<T> prob = xt::xarray<T>::from_shape(in);
     xt::xarray<T> per = xt::zeros<T>(L.positions);
-    T total_weight = 0;
+    T total_weight = 0, nll_sum = 0, smooth_sum = 0;
     const T* x = input.value().data();
     for (std::size_t n = 0; n < N; ++n)
         for (std::size_t d = 0; d < D; ++d) {
             const std::size_t pos = n * D + d, base = n * C * D + d;
-            if (t[pos] < 0) continue;  // ignored: no loss, no gradient, no softmax needed
+            if (t[pos] < 0) continue;  // ignored: no loss, no softmax needed (the backward checks its NaN)
             T m, lse;
             detail::softmax_row(x + base, C, D, prob.data() + base, m, lse);
             const std::size_t tc = static_cast<std::size_t>(t[pos]);
             const T wt = w ? w[tc] : T(1);
             total_weight += wt;
             T loss = -wt * ((x[base + tc * D] - m) - lse);
+            nll_sum += loss;
             if (eps > T(0)) {
                 T sx = 0;
                 for (std::size_t c = 0; c < C; ++c) sx += (x[base + c * D] - m) * (w ? w[c] : T(1));
-                loss = (T(1) - eps) * loss + (-(sx - lse * wsum)) * (eps / T(C));
+                const T smooth = -(sx - lse * wsum);
+                smooth_sum += smooth;
+                loss = (T(1) - eps) * loss + smooth * (eps / T(C));
             }
             per.data()[pos] = loss;
         }
-    Tensor<T> out = reduce_losses(std::move(per), reduction, total_weight);
+    // 'sum' and 'mean' combine the two terms after reducing each, as torch: with a zero total
+    // weight, 'mean' is (1−ε)·(0/0) + (Σ smooth/0)·ε/C = NaN, where (Σ per)/0 would be inf
+    Tensor<T> out;
+    if (reduction == Reduction::None) {
+        out = Tensor<T>(std::move(per));
+    } else {
+        const T nll = reduction == Reduction::Mean ? nll_sum / total_weight : nll_sum;
+        const T smooth = reduction == Reduction::Mean ? smooth_sum / total_weight : smooth_sum;
+        out = Tensor<T>::scalar(eps > T(0) ? (T(1) - eps) * nll + smooth * (eps / T(C)) : nll);
+    }
     if (!needs_grad({input, weight})) return out;
     if (weight.defined() && weight.requires_grad())
         throw ValueError("cross_entropy: the gradient with respect to weight is not supported; pass a weight that "
