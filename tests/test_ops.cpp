@@ -139,6 +139,7 @@ std::map<std::string, std::vector<Case>> all_cases() {
     m["mul_scalar"] = un([](const T64& a) { return a * -1.5; }, -2, 2);
     m["rsub_scalar"] = un([](const T64& a) { return 2.0 - a; }, -2, 2);
     m["rdiv_scalar"] = un([](const T64& a) { return 2.0 / a; }, 0.5, 2);
+    m["div_scalar"] = un([](const T64& a) { return a / -1.5; }, -2, 2);
     m["neg"] = un([](const T64& a) { return -a; }, -2, 2);
     m["pow"] = un([](const T64& a) { return pow(a, 2.5); }, 0.5, 2);
     m["exp"] = un([](const T64& a) { return exp(a); }, -2, 2);

@@ -5,7 +5,8 @@ Reference semantics: PyTorch 1.13.  Run with the interpreter that has torch:
 
     /usr/bin/python3 tools/gen_fixtures.py [--out DIR]
 
-Writes sgd.json, linear.json, cross_entropy.json, nll_loss.json and
+Writes sgd.json, linear.json, cross_entropy.json, nll_loss.json, lr_scheduler.json,
+embedding_bag.json, numerics.json (--only numerics: that one alone) and
 errors.json into DIR (default: <repo>/tests/fixtures).
 
 JSON conventions (shared by every file):
@@ -601,11 +602,287 @@ def gen_embedding_bag():
     return cases
 
 
+# ---------------------------------------------------------------------------
+# 8. numerics: every op on NaN, ±inf, ±0, ±tiny, denormals and ±huge (float32 and
+#    float64), and every op on tensors with a zero-size dim — values and gradients
+# ---------------------------------------------------------------------------
+
+NAN, INF = float("nan"), float("inf")
+# dtype-appropriate extremes: tiny/huge/denormal for float64 do not exist in float32
+SPECIALS = {
+    "float64": [NAN, INF, -INF, 0.0, -0.0, 1e-300, -1e-300, 5e-324, -1e-310, 1e300, -1e300, 1.5, -2.5],
+    "float32": [NAN, INF, -INF, 0.0, -0.0, 1e-30, -1e-30, 1e-45, -1e-40, 1e30, -1e30, 3e38, 1.5, -2.5],
+}
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+def num_case(op, dtype, inputs, fn, args=None, grad=None, int_inputs=None, gout=None, group="special"):
+    """Runs fn(*tensors) in torch; inputs is a list of lists/tensors (float, requiring grad unless
+    grad says otherwise). fn returns a tensor, or (tensor, int tensor) for max/argmax."""
+    dt = DTYPES[dtype]
+    grad = grad if grad is not None else [True] * len(inputs)
+    ts = []
+    for v, g in zip(inputs, grad):
+        t = v.clone().to(dt) if isinstance(v, torch.Tensor) else torch.tensor(v, dtype=dt)
+        ts.append(t.requires_grad_(g))
+    res = fn(*ts)
+    idx = None
+    if isinstance(res, tuple):
+        res, idx = res
+    case = {"op": op, "dtype": dtype, "group": group, "args": args or {},
+            "inputs": [jtensor(t.detach()) for t in ts], "requires_grad": grad,
+            "int_inputs": {k: jtensor(v) for k, v in (int_inputs or {}).items()}}
+    if res.dtype.is_floating_point:
+        case["out"] = jtensor(res.detach())
+    else:
+        case["out"] = None
+        idx = res
+    case["indices"] = jtensor(idx) if idx is not None else None
+    grads = [None] * len(ts)
+    if res.dtype.is_floating_point and res.requires_grad:
+        g = torch.ones_like(res) if gout is None else gout.to(dt)
+        res.backward(g)
+        case["gout"] = jtensor(g) if gout is not None else None
+        grads = [jtensor(t.grad) if t.grad is not None else
+                 (jtensor(torch.zeros_like(t)) if t.requires_grad else None) for t in ts]
+    else:
+        case["gout"] = None
+    case["grads"] = grads
+    return case
+
+
+def gen_numerics():
+    cases = []
+    for dtype in ("float64", "float32"):
+        S = SPECIALS[dtype]
+        n = len(S)
+        tiny, huge, den = S[5], S[9], S[7]
+        # ---- element-wise, unary: every special value
+        unary = {
+            "neg": lambda x: -x, "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "abs": torch.abs,
+            "relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+        }
+        for name, f in unary.items():
+            cases.append(num_case(name, dtype, [S], f))
+        # a small upstream gradient: g/x must not become g·(1/x)
+        small = torch.full((n,), 3e-30)
+        for name in ("log", "sqrt"):
+            cases.append(num_case(name, dtype, [S], unary[name], gout=small, args={"note": "small upstream"}))
+        # non-finite upstream gradients: where torch selects (relu, clamp, pow 0) a 0 stays 0
+        rev = torch.tensor(S[::-1])
+        for name, f in unary.items():
+            cases.append(num_case(name, dtype, [S], f, gout=rev, args={"note": "special upstream"}))
+        cases.append(num_case("clamp", dtype, [S], lambda x: torch.clamp(x, -1.0, 1.0), gout=rev,
+                              args={"min": -1.0, "max": 1.0, "note": "special upstream"}))
+        for p in (0.0, 2.0):
+            cases.append(num_case("pow", dtype, [S], lambda x, p=p: torch.pow(x, p), gout=rev,
+                                  args={"exponent": p, "note": "special upstream"}))
+        # where exp overflows or underflows (sigmoid's 1/(1 + exp(-x)) gives 0, not a denormal)
+        R = [-800.0, -745.0, -720.0, -104.0, -100.0, -88.0, -20.0, 20.0, 88.0, 89.0, 100.0, 710.0, 800.0]
+        for name in ("exp", "sigmoid", "tanh", "log", "sqrt"):
+            cases.append(num_case(name, dtype, [R], unary[name], args={"note": "exp range"}))
+        for p in [0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, -0.5, 1.5, -1.5, 2.5, NAN, INF, -INF]:
+            cases.append(num_case("pow", dtype, [S], lambda x, p=p: torch.pow(x, p), args={"exponent": jfloat(p)}))
+        for lo, hi in [(-1.0, 1.0), (0.0, None), (None, 0.0), (1.0, -1.0), (-INF, INF), (tiny, huge)]:
+            cases.append(num_case("clamp", dtype, [S], lambda x, lo=lo, hi=hi: torch.clamp(x, lo, hi),
+                                  args={"min": None if lo is None else jfloat(lo),
+                                        "max": None if hi is None else jfloat(hi)}))
+        # ---- element-wise, binary: every pair of special values
+        a = [x for x in S for _ in S]
+        b = [y for _ in S for y in S]
+        for name, f in {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div}.items():
+            cases.append(num_case(name, dtype, [a, b], f))
+        cases.append(num_case("div", dtype, [a, b], torch.div, gout=torch.full((n * n,), 3e-30),
+                              args={"note": "small upstream"}))
+        # ---- with a Python number, as the operators spell them
+        scal = {
+            "add_scalar": lambda x, s: x + s, "sub_scalar": lambda x, s: x - s, "mul_scalar": lambda x, s: x * s,
+            "div_scalar": lambda x, s: x / s, "rsub_scalar": lambda x, s: s - x, "rdiv_scalar": lambda x, s: s / x,
+        }
+        for name, f in scal.items():
+            for s in [NAN, INF, -INF, 0.0, tiny, den, huge, -2.5]:
+                cases.append(num_case(name, dtype, [S], lambda x, f=f, s=s: f(x, s), args={"scalar": jfloat(s)}))
+        # ---- reductions, softmax: rows mixing specials
+        M = [[1.0, NAN, 3.0], [INF, 1.0, 2.0], [-INF, -INF, -INF], [INF, -INF, 0.0], [huge, huge, 1.0],
+             [NAN, INF, -INF], [1.0, 3.0, 3.0], [tiny, -tiny, den], [-0.0, 0.0, -1.0], [INF, INF, 1.0],
+             [-huge, -huge, -2.5]]
+        cases.append(num_case("sum", dtype, [M], torch.sum))
+        cases.append(num_case("mean", dtype, [M], torch.mean))
+        for rows in ([[1.0, 3.0, 3.0]], [[1.0, NAN, 3.0, NAN]], [[-INF, -INF]], [[INF, 1.0, INF]], M):
+            cases.append(num_case("max", dtype, [rows], torch.max))
+        for d in (0, 1):
+            cases.append(num_case("sum_dim", dtype, [M], lambda x, d=d: torch.sum(x, d), args={"dim": d}))
+            cases.append(num_case("mean_dim", dtype, [M], lambda x, d=d: torch.mean(x, d), args={"dim": d}))
+            cases.append(num_case("max_dim", dtype, [M], lambda x, d=d: tuple(torch.max(x, d)), args={"dim": d}))
+            cases.append(num_case("argmax", dtype, [M], lambda x, d=d: torch.argmax(x, d), args={"dim": d},
+                                  grad=[False]))
+            cases.append(num_case("softmax", dtype, [M], lambda x, d=d: torch.softmax(x, d), args={"dim": d}))
+            cases.append(num_case("log_softmax", dtype, [M], lambda x, d=d: torch.log_softmax(x, d), args={"dim": d}))
+        # ---- matmul, linear: 0·inf, inf − inf, NaN, overflow, tiny products
+        A = [[1.0, 2.0, 3.0], [INF, 1.0, 0.0], [NAN, 1.0, 1.0], [huge, huge, 1.0], [tiny, den, 1.0], [0.0, 0.0, 0.0]]
+        B = [[0.0, 1.0], [1.0, -1.0], [2.0, INF]]
+        cases.append(num_case("matmul", dtype, [A, B], torch.matmul))
+        cases.append(num_case("matmul", dtype, [[A, A], B], torch.matmul))
+        cases.append(num_case("matmul", dtype, [[INF, 0.0, 1.0], [0.0, 1.0, huge]], torch.matmul))
+        W = [[0.0, 1.0, 2.0], [1.0, -1.0, INF]]
+        cases.append(num_case("linear", dtype, [A, W, [NAN, 1.0]], F.linear))
+        cases.append(num_case("linear", dtype, [A, W, [-INF, huge]], F.linear))
+        # ---- losses: logits rows holding specials
+        X = [[1.0, 2.0, 3.0], [NAN, 1.0, 2.0], [INF, 1.0, 2.0], [-INF, 1.0, 2.0], [-INF, -INF, -INF],
+             [huge, -huge, 0.0], [tiny, den, 0.0]]
+        N = len(X)
+        targets = {"all": [0, 1, 2, 0, 1, 2, 0], "ignore_nonfinite": [0, -100, -100, 0, -100, 2, 1],
+                   "ignore_all": [-100] * N, "zero_weight": [0] * N}
+        wts = {"none": None, "w": [0.5, 1.0, 2.0], "w0": [0.0, 1.0, 2.0]}
+        for tname, tgt in targets.items():
+            for wname, w in wts.items():
+                if tname == "zero_weight" and wname != "w0":
+                    continue
+                for red in ("none", "sum", "mean"):
+                    for ls in (0.0, 0.1):
+                        t = torch.tensor(tgt)
+                        inputs = [X] + ([w] if w is not None else [])
+                        grad = [True] + ([False] if w is not None else [])
+                        cases.append(num_case(
+                            "cross_entropy", dtype, inputs,
+                            lambda x, *ww, t=t, red=red, ls=ls: F.cross_entropy(
+                                x, t, weight=ww[0] if ww else None, reduction=red, label_smoothing=ls),
+                            args={"reduction": red, "label_smoothing": ls, "ignore_index": -100,
+                                  "targets": tname, "weight": wname},
+                            grad=grad, int_inputs={"target": t}))
+                    t = torch.tensor(tgt)
+                    cases.append(num_case(
+                        "nll_loss", dtype, inputs,
+                        lambda x, *ww, t=t, red=red: F.nll_loss(x, t, weight=ww[0] if ww else None, reduction=red),
+                        args={"reduction": red, "ignore_index": -100, "targets": tname, "weight": wname},
+                        grad=grad, int_inputs={"target": t}))
+        # zero total weight and all-ignored with finite logits: no NaN row hides the reduction's own
+        Xf = [[1.0, 2.0, 3.0], [0.0, 1.0, 2.0], [-1.0, 0.0, 5.0], [tiny, den, 0.0], [huge, -huge, 0.0]]
+        for tname, tgt, wname, w in (("zero_weight", [0] * 5, "w0", [0.0, 1.0, 2.0]),
+                                     ("ignore_all", [-100] * 5, "none", None),
+                                     ("ignore_all", [-100] * 5, "w", [0.5, 1.0, 2.0]),
+                                     ("mixed", [0, -100, 1, 0, 2], "w0", [0.0, 1.0, 2.0])):
+            for red in ("sum", "mean"):
+                for ls in (0.0, 0.1, 1.0):
+                    t = torch.tensor(tgt)
+                    inputs = [Xf] + ([w] if w is not None else [])
+                    grad = [True] + ([False] if w is not None else [])
+                    cases.append(num_case(
+                        "cross_entropy", dtype, inputs,
+                        lambda x, *ww, t=t, red=red, ls=ls: F.cross_entropy(
+                            x, t, weight=ww[0] if ww else None, reduction=red, label_smoothing=ls),
+                        args={"reduction": red, "label_smoothing": ls, "ignore_index": -100,
+                              "targets": tname, "weight": wname, "logits": "finite"},
+                        grad=grad, int_inputs={"target": t}))
+        P = [[0.2, 0.3, 0.5], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.3, 0.3, 0.4],
+             [0.5, 0.5, 0.0], [0.1, 0.1, 0.8]]
+        for red in ("none", "sum", "mean"):
+            for ls in (0.0, 0.1):
+                cases.append(num_case("cross_entropy_prob", dtype, [X, P],
+                                      lambda x, p, red=red, ls=ls: F.cross_entropy(x, p, reduction=red, label_smoothing=ls),
+                                      args={"reduction": red, "label_smoothing": ls}, grad=[True, False]))
+        # ---- embedding_bag: rows holding specials, in every mode
+        E = [[NAN, 1.0], [INF, -INF], [1.0, 2.0], [-1.0, NAN], [huge, tiny], [-INF, 0.0]]
+        inp = torch.tensor([2, 0, 1, 2, 3, 4, 4, 5, 1, 3, 0])
+        off = torch.tensor([0, 2, 3, 5, 7, 7])
+        for mode in ("sum", "mean", "max"):
+            cases.append(num_case("embedding_bag", dtype, [E],
+                                  lambda w, mode=mode: F.embedding_bag(inp, w, off, mode=mode),
+                                  args={"mode": mode}, int_inputs={"input": inp, "offsets": off}))
+    return cases
+
+
+def gen_empty():
+    """Every op on tensors with a zero-size dim (and k = 0 products)."""
+    cases = []
+    E = lambda *s: torch.arange(math.prod(s), dtype=torch.float64).reshape(s) * 0.5 - 1.0
+    for dtype in ("float64", "float32"):
+        def add(op, inputs, fn, **kw):
+            cases.append(num_case(op, dtype, inputs, fn, group="empty", **kw))
+        for name, f in {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div}.items():
+            add(name, [E(0, 3), E(3) + 3], f)            # broadcast: (0, 3) and (3,)
+            add(name, [E(2, 0), E(2, 1) + 3], f)
+            add(name, [E(0), E()], f)                    # with a 0-d tensor
+        for name, f in {"neg": lambda x: -x, "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt,
+                        "abs": torch.abs, "relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+                        "pow": lambda x: torch.pow(x, 2.0), "clamp": lambda x: torch.clamp(x, -1.0, 1.0),
+                        "add_scalar": lambda x: x + 2.0, "mul_scalar": lambda x: x * 2.0,
+                        "div_scalar": lambda x: x / 2.0, "rsub_scalar": lambda x: 2.0 - x,
+                        "rdiv_scalar": lambda x: 2.0 / x, "sub_scalar": lambda x: x - 2.0}.items():
+            args = {"pow": {"exponent": 2.0}, "clamp": {"min": -1.0, "max": 1.0}}.get(name, {})
+            if name.endswith("_scalar"):
+                args = {"scalar": 2.0}
+            add(name, [E(0, 3)], f, args=args)
+        add("sum", [E(0, 3)], torch.sum)
+        add("mean", [E(0, 3)], torch.mean)
+        for d in (0, 1):
+            add("sum_dim", [E(0, 3)], lambda x, d=d: torch.sum(x, d), args={"dim": d})
+            add("mean_dim", [E(0, 3)], lambda x, d=d: torch.mean(x, d), args={"dim": d})
+            add("softmax", [E(0, 3)], lambda x, d=d: torch.softmax(x, d), args={"dim": d})
+            add("log_softmax", [E(0, 3)], lambda x, d=d: torch.log_softmax(x, d), args={"dim": d})
+            add("softmax", [E(3, 0)], lambda x, d=d: torch.softmax(x, d), args={"dim": d})
+        add("sum_dim", [E(3, 0)], lambda x: torch.sum(x, 1), args={"dim": 1})
+        add("mean_dim", [E(3, 0)], lambda x: torch.mean(x, 1), args={"dim": 1})
+        add("max_dim", [E(0, 3)], lambda x: tuple(torch.max(x, 1)), args={"dim": 1})
+        add("argmax", [E(0, 3)], lambda x: torch.argmax(x, 1), args={"dim": 1}, grad=[False])
+        add("matmul", [E(0, 3, 4), E(4, 5)], torch.matmul)      # empty batch
+        add("matmul", [E(2, 0, 4), E(4, 5)], torch.matmul)      # 0 rows
+        add("matmul", [E(3, 0), E(0, 4)], torch.matmul)         # k = 0: zeros
+        add("matmul", [E(2, 3, 0), E(0, 4)], torch.matmul)      # batched, k = 0
+        add("matmul", [E(3, 4), E(4, 0)], torch.matmul)         # 0 columns
+        add("matmul", [E(0), E(0)], torch.matmul)               # empty dot: 0
+        add("matmul", [E(0), E(0, 3)], torch.matmul)
+        add("matmul", [E(0, 2, 3), E(0, 3, 2)], torch.matmul)
+        add("linear", [E(0, 3), E(2, 3), E(2)], F.linear)
+        add("linear", [E(4, 0), E(2, 0), E(2)], F.linear)       # in = 0: the bias
+        add("linear", [E(4, 0), E(2, 0)], F.linear)             # in = 0, no bias: zeros
+        add("linear", [E(4, 3), E(0, 3), E(0)], F.linear)       # out = 0
+        add("linear", [E(2, 0, 3), E(5, 3), E(5)], F.linear)
+        add("reshape", [E(0, 3)], lambda x: x.reshape(-1, 3), args={"shape": [-1, 3]})
+        add("reshape", [E(0, 3)], lambda x: x.reshape(3, 0, 2), args={"shape": [3, 0, 2]})
+        add("flatten", [E(2, 0, 3)], torch.flatten, args={"start": 0, "end": -1})
+        add("flatten", [E(2, 0, 3)], lambda x: torch.flatten(x, 1), args={"start": 1, "end": -1})
+        add("transpose", [E(0, 3)], lambda x: x.transpose(0, 1), args={"dims": [0, 1]})
+        add("permute", [E(2, 0, 3)], lambda x: x.permute(2, 0, 1), args={"dims": [2, 0, 1]})
+        for red in ("none", "sum", "mean"):
+            for ls in (0.0, 0.2):
+                t = torch.zeros(0, dtype=torch.int64)
+                add("cross_entropy", [E(0, 3)],
+                    lambda x, t=t, red=red, ls=ls: F.cross_entropy(x, t, reduction=red, label_smoothing=ls),
+                    args={"reduction": red, "label_smoothing": ls, "ignore_index": -100},
+                    int_inputs={"target": t})
+                t2 = torch.zeros(2, 0, dtype=torch.int64)
+                add("cross_entropy", [E(2, 3, 0)],
+                    lambda x, t=t2, red=red, ls=ls: F.cross_entropy(x, t, reduction=red, label_smoothing=ls),
+                    args={"reduction": red, "label_smoothing": ls, "ignore_index": -100},
+                    int_inputs={"target": t2})
+                add("cross_entropy_prob", [E(0, 3), E(0, 3)],
+                    lambda x, p, red=red, ls=ls: F.cross_entropy(x, p, reduction=red, label_smoothing=ls),
+                    args={"reduction": red, "label_smoothing": ls}, grad=[True, False])
+            t = torch.zeros(0, dtype=torch.int64)
+            add("nll_loss", [E(0, 3)], lambda x, t=t, red=red: F.nll_loss(x, t, reduction=red),
+                args={"reduction": red, "ignore_index": -100}, int_inputs={"target": t})
+        W = E(5, 3)
+        for mode in ("sum", "mean", "max"):
+            for inp, off in ((torch.zeros(0, dtype=torch.int64), torch.tensor([0])),      # one empty bag
+                             (torch.zeros(0, dtype=torch.int64), torch.tensor([0, 0, 0])),
+                             # (2, 0) input: torch 1.13 fails (arange step 0); tapegrad gives 2 empty bags
+                             (torch.zeros(0, 3, dtype=torch.int64), None)):                 # no bags
+                ints = {"input": inp}
+                if off is not None:
+                    ints["offsets"] = off
+                add("embedding_bag", [W], lambda w, inp=inp, off=off, mode=mode: F.embedding_bag(inp, w, off, mode=mode),
+                    args={"mode": mode}, int_inputs=ints)
+    return cases
+
+
 def main(argv=None):
     repo_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(repo_root, "tests", "fixtures"),
                     help="output directory (default: %(default)s)")
+    ap.add_argument("--only", choices=["numerics"],
+                    help="write only this fixture (the others draw from the seeded generator in order)")
     args = ap.parse_args(argv)
 
     torch.manual_seed(SEED)
@@ -615,6 +892,8 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
 
     written = []
+    if args.only == "numerics":
+        return write_numerics(args.out, written)
     sgd = gen_sgd()
     written.append(write_fixture(args.out, "sgd.json", sgd))
     print("sgd: %d cases" % len(sgd))
@@ -646,6 +925,16 @@ def main(argv=None):
     for e in errs:
         print("  %s -> %r" % (e["what"], e["message"]))
 
+    return write_numerics(args.out, written)
+
+
+def write_numerics(out_dir, written):
+    # no randomness: these cases do not depend on what the generators above drew
+    num = gen_numerics() + gen_empty()
+    written.append(write_fixture(out_dir, "numerics.json", num))
+    groups = Counter(c["group"] for c in num)
+    print("numerics: %d cases (%s), ops: %s" % (len(num), ", ".join("%s %d" % kv for kv in sorted(groups.items())),
+                                                ", ".join(sorted(set(c["op"] for c in num)))))
     total = 0
     for path, size in written:
         total += size

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 #include <xtensor-blas/xlinalg.hpp>
@@ -39,6 +40,15 @@ template <class T> std::vector<Tensor<T>> call(const GradcheckFn<T>& fn, const s
     for (std::size_t o = 0; o < outs.size(); ++o)
         if (!outs[o].defined()) throw ValueError("gradcheck: the function returned an undefined tensor as output " + std::to_string(o));
     return outs;
+}
+
+// The outputs' values, copied: an output may be an input itself (the identity, or an input
+// returned among other outputs), and gradcheck perturbs the inputs in place right after the call.
+template <class T> std::vector<xt::xarray<T>> values_of(const std::vector<Tensor<T>>& outs) {
+    std::vector<xt::xarray<T>> v;
+    v.reserve(outs.size());
+    for (const auto& o : outs) v.push_back(o.value());
+    return v;
 }
 
 // Analytical Jacobians for every (output, input) pair from one forward: one backward per output element.
@@ -124,20 +134,20 @@ GradcheckResult gradcheck_impl(const GradcheckFn<T>& fn, const std::vector<Tenso
     std::vector<std::vector<Jacobian>> num;
     {
         NoGradGuard ng;
-        auto outs0 = call(fn, xs);
+        const auto outs0 = values_of(call(fn, xs));
         num.assign(outs0.size(), std::vector<Jacobian>(xs.size()));
         for (std::size_t o = 0; o < outs0.size(); ++o)
             for (std::size_t i = 0; i < xs.size(); ++i)
-                num[o][i] = Jacobian{xs[i].numel(), outs0[o].numel(), std::vector<double>(xs[i].numel() * outs0[o].numel(), 0.0)};
+                num[o][i] = Jacobian{xs[i].numel(), outs0[o].size(), std::vector<double>(xs[i].numel() * outs0[o].size(), 0.0)};
         for (std::size_t i = 0; i < xs.size(); ++i) {
             if (!xs[i].requires_grad()) continue;
             T* p = xs[i].mutable_value().data();
             for (std::size_t j = 0; j < xs[i].numel(); ++j) {
                 const T v = p[j];
                 p[j] = static_cast<T>(v + eps);
-                auto plus = call(fn, xs);
+                const auto plus = values_of(call(fn, xs));
                 p[j] = static_cast<T>(v - eps);
-                auto minus = call(fn, xs);
+                const auto minus = values_of(call(fn, xs));
                 p[j] = v;
                 if (plus.size() != outs0.size() || minus.size() != outs0.size())
                     throw ShapeError("gradcheck: the function returned " + std::to_string(outs0.size()) +
@@ -145,11 +155,10 @@ GradcheckResult gradcheck_impl(const GradcheckFn<T>& fn, const std::vector<Tenso
                                      std::to_string(minus.size()) + " when input " + std::to_string(i) +
                                      " was perturbed");
                 for (std::size_t o = 0; o < outs0.size(); ++o) {
-                    if (plus[o].numel() != outs0[o].numel() || minus[o].numel() != outs0[o].numel())
+                    if (plus[o].size() != outs0[o].size() || minus[o].size() != outs0[o].size())
                         throw ShapeError("gradcheck: output " + std::to_string(o) + " changed size under perturbation");
-                    for (std::size_t k = 0; k < outs0[o].numel(); ++k)
-                        num[o][i].at(j, k) =
-                            (double(plus[o].value().data()[k]) - double(minus[o].value().data()[k])) / (2 * eps);
+                    for (std::size_t k = 0; k < outs0[o].size(); ++k)
+                        num[o][i].at(j, k) = (double(plus[o].data()[k]) - double(minus[o].data()[k])) / (2 * eps);
                 }
             }
         }
@@ -171,10 +180,15 @@ GradcheckResult gradcheck_impl(const GradcheckFn<T>& fn, const std::vector<Tenso
                 for (std::size_t k = 0; k < N.cols; ++k) {
                     const double a = A.at(j, k), n = N.at(j, k);
                     ++r.checked;
-                    const double err = std::abs(a - n);
-                    const double tol = atol + rtol * std::abs(n);
+                    // a NaN on either side is a mismatch, and its error is NaN (torch's allclose
+                    // without equal_nan); equal infinities agree
                     const bool nan = std::isnan(a) || std::isnan(n);
-                    if (!nan && err > r.max_error) r.max_error = err;
+                    const double err = nan ? std::numeric_limits<double>::quiet_NaN() : a == n ? 0.0 : std::abs(a - n);
+                    const double tol = atol + rtol * std::abs(n);
+                    if (nan)
+                        r.max_error = err;
+                    else if (err > r.max_error)  // false once max_error is NaN: it stays NaN
+                        r.max_error = err;
                     if (nan || err > tol) {
                         ++r.mismatches;
                         const double excess = nan ? std::numeric_limits<double>::infinity() : err - tol;

@@ -41,6 +41,9 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
 }
 
 template <class T> xt::xarray<T> sum_to(const xt::xarray<T>& g, const Shape& shape) {
+    // An empty g (a zero-size batch dim) sums nothing into every element: zeros. xtensor's
+    // immediate sum over a zero-length axis leaves its result uninitialised, so it is never asked.
+    if (g.size() == 0) return xt::xarray<T>(xt::zeros<T>(shape));
     const std::size_t lead = g.dimension() - shape.size();
     std::vector<std::size_t> axes;
     for (std::size_t i = 0; i < g.dimension(); ++i)

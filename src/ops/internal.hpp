@@ -17,6 +17,14 @@ template <class A, class B> bool shapes_equal(const A& a, const B& b) {
 template <class T> Shape shape_of(const xt::xarray<T>& a) { return Shape(a.shape().begin(), a.shape().end()); }
 template <class A> Shape shape_of_any(const A& a) { return Shape(a.shape().begin(), a.shape().end()); }
 
+// Row-major C = alpha·op(A)·op(B) + beta·C through OpenBLAS (src/ops/linalg.cpp); op(A) is M×K,
+// op(B) is K×N. Any of M, N, K may be 0 (K = 0 gives beta·C, zeros when beta is 0, as torch's
+// empty products). A size or leading dimension above INT_MAX, which BLAS's int cannot hold, is a
+// ShapeError naming `op` and the dimension.
+template <class T>
+void gemm(const char* op, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+          std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc);
+
 // Accumulates g into x's gradient, summing broadcast dims back to x's shape first.
 template <class T> void accumulate_to(const Tensor<T>& x, const xt::xarray<T>& g) {
     if (shapes_equal(g, x.value()))

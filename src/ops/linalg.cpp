@@ -6,28 +6,56 @@
 
 #include <xtensor/xbroadcast.hpp>
 
+#include "blas_size.hpp"
 #include "internal.hpp"
 #include "tapegrad/ops/linalg.hpp"
 
 namespace tapegrad {
 namespace detail {
 
-// Row-major C = alpha·op(A)·op(B) + beta·C; op(A) is M×K, op(B) is K×N.
-inline void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
-                 std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K),
-                alpha, A, int(lda), B, int(ldb), beta, C, int(ldc));
+namespace {
+inline void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha, const float* A,
+                      int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+    cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
-inline void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, double alpha, const double* A,
-                 std::size_t lda, const double* B, std::size_t ldb, double beta, double* C, std::size_t ldc) {
-    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K),
-                alpha, A, int(lda), B, int(ldb), beta, C, int(ldc));
+inline void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, double alpha, const double* A,
+                      int lda, const double* B, int ldb, double beta, double* C, int ldc) {
+    cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
+}  // namespace
+
+template <class T>
+void gemm(const char* op, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+          std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
+    // every size is checked before anything is read or written: a wrapped int would make BLAS
+    // skip the call (a negative size) or compute a corner of the product (a small one)
+    const int m = blas_int(op, "matrix product rows (M)", M);
+    const int n = blas_int(op, "matrix product columns (N)", N);
+    const int k = blas_int(op, "matrix product inner size (K)", K);
+    const int la = blas_int(op, "leading dimension of the left operand", lda);
+    const int lb = blas_int(op, "leading dimension of the right operand", ldb);
+    const int lc = blas_int(op, "leading dimension of the result", ldc);
+    if (m == 0 || n == 0) return;
+    if (k == 0) {  // an empty sum: C = beta·C (BLAS would reject the leading dimension 0 and leave C as it was)
+        for (std::size_t i = 0; i < M; ++i)
+            for (std::size_t j = 0; j < N; ++j) {
+                T& c = C[i * ldc + j];
+                c = beta == T(0) ? T(0) : beta * c;
+            }
+        return;
+    }
+    // BLAS requires leading dimensions ≥ 1 even where a matrix has no elements to step over
+    blas_gemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, A, std::max(la, 1), B,
+              std::max(lb, 1), beta, C, std::max(lc, 1));
+}
+template void gemm<float>(const char*, bool, bool, std::size_t, std::size_t, std::size_t, float, const float*,
+                          std::size_t, const float*, std::size_t, float, float*, std::size_t);
+template void gemm<double>(const char*, bool, bool, std::size_t, std::size_t, std::size_t, double, const double*,
+                           std::size_t, const double*, std::size_t, double, double*, std::size_t);
 
 }  // namespace detail
 
 namespace {
-using detail::gemm;
 
 std::size_t prod(const Shape& s, std::size_t from, std::size_t to) {
     std::size_t p = 1;
@@ -79,7 +107,7 @@ template <class T> Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
     full.insert(full.end(), {n, m});
     xt::xarray<T> C = xt::xarray<T>::from_shape(full);
     for (std::size_t i = 0; i < nb; ++i)
-        gemm(false, false, n, m, k, T(1), A.data() + i * n * k, k, B.data() + i * k * m, m, T(0),
+        detail::gemm("matmul", false, false, n, m, k, T(1), A.data() + i * n * k, k, B.data() + i * k * m, m, T(0),
              C.data() + i * n * m, m);
     Shape out_shape = batch;
     if (sa.size() > 1) out_shape.push_back(n);
@@ -96,18 +124,18 @@ template <class T> Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
                       bool acc = false;
                       if (a.requires_grad()) {
                           auto& ga = a.grad_buffer(acc);
-                          gemm(false, true, n, k, m, T(1), G, m, B.data(), m, T(acc), ga.data(), k);
+                          detail::gemm("matmul", false, true, n, k, m, T(1), G, m, B.data(), m, T(acc), ga.data(), k);
                       }
                       if (b.requires_grad()) {
                           auto& gb = b.grad_buffer(acc);
-                          gemm(true, false, k, m, n, T(1), A.data(), k, G, m, T(acc), gb.data(), m);
+                          detail::gemm("matmul", true, false, k, m, n, T(1), A.data(), k, G, m, T(acc), gb.data(), m);
                       }
                       return;
                   }
                   if (a.requires_grad()) {
                       xt::xarray<T> ga = xt::xarray<T>::from_shape(fa);
                       for (std::size_t i = 0; i < nb; ++i)
-                          gemm(false, true, n, k, m, T(1), G + i * n * m, m, B.data() + i * k * m, m, T(0),
+                          detail::gemm("matmul", false, true, n, k, m, T(1), G + i * n * m, m, B.data() + i * k * m, m, T(0),
                                ga.data() + i * n * k, k);
                       xt::xarray<T> r = detail::sum_to(ga, pa);
                       r.reshape(a.shape());
@@ -116,7 +144,7 @@ template <class T> Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
                   if (b.requires_grad()) {
                       xt::xarray<T> gb = xt::xarray<T>::from_shape(fb);
                       for (std::size_t i = 0; i < nb; ++i)
-                          gemm(true, false, k, m, n, T(1), A.data() + i * n * k, k, G + i * n * m, m, T(0),
+                          detail::gemm("matmul", true, false, k, m, n, T(1), A.data() + i * n * k, k, G + i * n * m, m, T(0),
                                gb.data() + i * k * m, m);
                       xt::xarray<T> r = detail::sum_to(gb, pb);
                       r.reshape(b.shape());
@@ -151,7 +179,7 @@ template <class T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, cons
         const T* pb = bias.value().data();
         for (std::size_t r = 0; r < R; ++r) std::copy(pb, pb + nout, py + r * nout);
     }
-    gemm(false, true, R, nout, in, T(1), x.value().data(), in, w.value().data(), in, T(bias.defined()), py, nout);
+    detail::gemm("linear", false, true, R, nout, in, T(1), x.value().data(), in, w.value().data(), in, T(bias.defined()), py, nout);
     Tensor<T> out(std::move(Y));
     if (!needs_grad({x, w, bias})) return out;
     record<T>(out, "linear", {x, w, bias}, [x, w, bias, R, in, nout](const xt::xarray<T>& g, const xt::xarray<T>&) {
@@ -159,11 +187,11 @@ template <class T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, cons
         bool acc = false;
         if (x.requires_grad()) {
             auto& gx = x.grad_buffer(acc);
-            gemm(false, false, R, in, nout, T(1), G, nout, w.value().data(), in, T(acc), gx.data(), in);
+            detail::gemm("linear", false, false, R, in, nout, T(1), G, nout, w.value().data(), in, T(acc), gx.data(), in);
         }
         if (w.requires_grad()) {
             auto& gw = w.grad_buffer(acc);
-            gemm(true, false, nout, in, R, T(1), G, nout, x.value().data(), in, T(acc), gw.data(), in);
+            detail::gemm("linear", true, false, nout, in, R, T(1), G, nout, x.value().data(), in, T(acc), gw.data(), in);
         }
         if (bias.defined() && bias.requires_grad()) {
             auto& gb = bias.grad_buffer(acc);

@@ -90,25 +90,33 @@ std::vector<std::int64_t> checked_targets(const xt::xarray<std::int64_t>& target
     return t;
 }
 
-// The reduction tail every loss shares: per-position losses → the result, and the factor its
-// backward scales each position's gradient by. 'mean' divides by `divisor` (Σ weights of the kept
-// positions, or their count); a zero divisor makes the loss NaN, as torch's 0/0.
-template <class T> struct Reduced {
-    Tensor<T> out;
-    T scale = 1;
-};
-template <class T> Reduced<T> reduce_losses(xt::xarray<T>&& per, Reduction reduction, T divisor) {
-    if (reduction == Reduction::None) return {Tensor<T>(std::move(per)), T(1)};
+// The reduction tail every loss shares: per-position losses → the result. 'mean' divides by
+// `divisor` (Σ weights of the kept positions, or their count) as torch does: 0/0 is NaN.
+template <class T> Tensor<T> reduce_losses(xt::xarray<T>&& per, Reduction reduction, T divisor) {
+    if (reduction == Reduction::None) return Tensor<T>(std::move(per));
     T s = 0;
     for (T v : per) s += v;
-    if (reduction == Reduction::Sum) return {Tensor<T>::scalar(s), T(1)};
-    // scale is inf when every target is ignored: the gradient of a NaN loss is then not used
-    return {Tensor<T>::scalar(divisor == T(0) ? std::numeric_limits<T>::quiet_NaN() : s / divisor), T(1) / divisor};
+    return Tensor<T>::scalar(reduction == Reduction::Sum ? s : s / divisor);
 }
 
-// Per-position upstream gradient times the reduction's scale.
-template <class T> T position_scale(Reduction r, const xt::xarray<T>& g, std::size_t pos, T scale) {
-    return r == Reduction::None ? g.data()[pos] : g.data()[0] * scale;
+// The gradient a reduction hands each position's loss, in torch's order: g_n ('none'), g ('sum'),
+// g / divisor ('mean'; a zero divisor gives ±inf or NaN there, as torch's).
+template <class T> T position_grad(Reduction r, const xt::xarray<T>& g, std::size_t pos, T divisor) {
+    if (r == Reduction::None) return g.data()[pos];
+    return r == Reduction::Sum ? g.data()[0] : g.data()[0] / divisor;
+}
+
+// Whether log_softmax of this row (C values, stride D) is NaN throughout: a NaN or +inf in it, or
+// every value −inf. torch's log_softmax backward, g − exp(logp)·Σg, then gives NaN for such a row
+// even where g is 0 — an ignored target's row included.
+template <class T> bool nan_row(const T* x, std::size_t C, std::size_t D) {
+    bool all_neg_inf = C > 0;
+    for (std::size_t c = 0; c < C; ++c) {
+        const T v = x[c * D];
+        if (std::isnan(v) || v == std::numeric_limits<T>::infinity()) return true;
+        all_neg_inf &= v == -std::numeric_limits<T>::infinity();
+    }
+    return all_neg_inf;
 }
 }  // namespace
 
@@ -132,35 +140,51 @@ Tensor<T> cross_entropy(const Tensor<T>& input, const xt::xarray<std::int64_t>& 
     // loss_n = (1−ε)·(−w_t·logp_t) + ε/C·(−Σ_c w_c·logp_c); ignored positions are 0
     xt::xarray<T> prob = xt::xarray<T>::from_shape(in);
     xt::xarray<T> per = xt::zeros<T>(L.positions);
-    T total_weight = 0;
+    T total_weight = 0, nll_sum = 0, smooth_sum = 0;
     const T* x = input.value().data();
     for (std::size_t n = 0; n < N; ++n)
         for (std::size_t d = 0; d < D; ++d) {
             const std::size_t pos = n * D + d, base = n * C * D + d;
-            if (t[pos] < 0) continue;  // ignored: no loss, no gradient, no softmax needed
+            if (t[pos] < 0) continue;  // ignored: no loss, no softmax needed (the backward checks its NaN)
             T m, lse;
             detail::softmax_row(x + base, C, D, prob.data() + base, m, lse);
             const std::size_t tc = static_cast<std::size_t>(t[pos]);
             const T wt = w ? w[tc] : T(1);
             total_weight += wt;
             T loss = -wt * ((x[base + tc * D] - m) - lse);
+            nll_sum += loss;
             if (eps > T(0)) {
                 T sx = 0;
                 for (std::size_t c = 0; c < C; ++c) sx += (x[base + c * D] - m) * (w ? w[c] : T(1));
-                loss = (T(1) - eps) * loss + (-(sx - lse * wsum)) * (eps / T(C));
+                const T smooth = -(sx - lse * wsum);
+                smooth_sum += smooth;
+                loss = (T(1) - eps) * loss + smooth * (eps / T(C));
             }
             per.data()[pos] = loss;
         }
-    Reduced<T> red = reduce_losses(std::move(per), reduction, total_weight);
-    Tensor<T> out = red.out;
-    const T scale = red.scale;
+    // 'sum' and 'mean' combine the two terms after reducing each, as torch: with a zero total
+    // weight, 'mean' is (1−ε)·(0/0) + (Σ smooth/0)·ε/C = NaN, where (Σ per)/0 would be inf
+    Tensor<T> out;
+    if (reduction == Reduction::None) {
+        out = Tensor<T>(std::move(per));
+    } else {
+        const T nll = reduction == Reduction::Mean ? nll_sum / total_weight : nll_sum;
+        const T smooth = reduction == Reduction::Mean ? smooth_sum / total_weight : smooth_sum;
+        out = Tensor<T>::scalar(eps > T(0) ? (T(1) - eps) * nll + smooth * (eps / T(C)) : nll);
+    }
     if (!needs_grad({input, weight})) return out;
     if (weight.defined() && weight.requires_grad())
         throw ValueError("cross_entropy: the gradient with respect to weight is not supported; pass a weight that "
                          "does not require grad (torch does not support it either)");
-    // d loss_n / d x_c = p_c·S − ((1−ε)·w_t·[c = t] + ε/C·w_c), S = (1−ε)·w_t + ε/C·Σ_k w_k
+    // torch composes the loss as log_softmax → nll_loss (+ the smoothing term), and its backward
+    // in the same steps; following them keeps its non-finite results:
+    //   dlogp_c = [c = t]·a + w_c·b,  a = w_t·(−g_nll)  (g_nll = (1−ε)·g, over Σ w_t for 'mean'),
+    //                                b = −g_smooth    (g_smooth = ε/C·g, over Σ w_t for 'mean'),
+    //   dx_c = dlogp_c − p_c·Σ_k dlogp_k.
+    // A zero 'mean' divisor makes a = w_t·(−inf), NaN for w_t = 0: the row's gradient is NaN, as
+    // torch's. Ignored positions get dlogp = 0, so dx = −p·0: 0, or NaN where p is NaN.
     record<T>(out, "cross_entropy", {input},
-              [input, prob = std::move(prob), t, weight, N, C, D, eps, wsum, scale, reduction](
+              [input, x_in = input.value(), prob = std::move(prob), t, weight, N, C, D, eps, total_weight, reduction](
                   const xt::xarray<T>& g, const xt::xarray<T>&) {
                   const T* w = weight.defined() ? weight.value().data() : nullptr;
                   bool acc = false;
@@ -168,19 +192,37 @@ Tensor<T> cross_entropy(const Tensor<T>& input, const xt::xarray<std::int64_t>& 
                   if (!acc) std::fill(gx.begin(), gx.end(), T(0));
                   T* px = gx.data();
                   const T* p = prob.data();
+                  const T* x = x_in.data();
+                  const T nll_factor = eps > T(0) ? T(1) - eps : T(1), smooth_factor = T(double(eps) / double(C));
+                  std::vector<T> dlogp(C);
                   for (std::size_t n = 0; n < N; ++n)
                       for (std::size_t d = 0; d < D; ++d) {
-                          const std::size_t pos = n * D + d;
-                          if (t[pos] < 0) continue;
+                          const std::size_t pos = n * D + d, base = n * C * D + d;
+                          if (t[pos] < 0) {  // no softmax was computed for this row: only its NaN matters
+                              if (nan_row(x + base, C, D))
+                                  for (std::size_t c = 0; c < C; ++c)
+                                      px[base + c * D] += std::numeric_limits<T>::quiet_NaN();
+                              continue;
+                          }
                           const std::size_t tc = static_cast<std::size_t>(t[pos]);
-                          const T wt = w ? w[tc] : T(1);
-                          const T gs = position_scale(reduction, g, pos, scale);
-                          const T S = (T(1) - eps) * wt + eps / T(C) * wsum;
+                          const T gp = g.data()[reduction == Reduction::None ? pos : 0];
+                          T a = reduction == Reduction::Mean ? -((gp * nll_factor) / total_weight) : -(gp * nll_factor);
+                          if (w) a = w[tc] * a;
+                          T b = 0;
+                          if (eps > T(0)) {
+                              const T gs = gp * smooth_factor;
+                              b = -(reduction == Reduction::Mean ? gs / total_weight : gs);
+                          }
+                          T sum = 0;
                           for (std::size_t c = 0; c < C; ++c) {
-                              const std::size_t k = (n * C + c) * D + d;
-                              T target_w = eps / T(C) * (w ? w[c] : T(1));
-                              if (c == tc) target_w += (T(1) - eps) * wt;
-                              px[k] += gs * (p[k] * S - target_w);
+                              T v = eps > T(0) ? (w ? b * w[c] : b) : T(0);
+                              if (c == tc) v += a;
+                              dlogp[c] = v;
+                              sum += v;
+                          }
+                          for (std::size_t c = 0; c < C; ++c) {
+                              const std::size_t k = base + c * D;
+                              px[k] += dlogp[c] - p[k] * sum;
                           }
                       }
               });
@@ -231,13 +273,12 @@ Tensor<T> cross_entropy(const Tensor<T>& input, const Tensor<T>& target, const T
             per.data()[n * D + d] = -s;
         }
     // 'mean' divides by the number of positions: weights never enter this divisor
-    Reduced<T> red = reduce_losses(std::move(per), reduction, T(N * D));
-    Tensor<T> out = red.out;
-    const T scale = red.scale;
+    const T positions = T(N * D);
+    Tensor<T> out = reduce_losses(std::move(per), reduction, positions);
     if (!needs_grad({input})) return out;
-    // d loss_n / d x_c = p_c·Σ_k tw_k − tw_c
+    // d loss_n / d x_c = gs·(p_c·Σ_k tw_k − tw_c), gs = g / positions for 'mean' as torch divides
     record<T>(out, "cross_entropy_prob", {input},
-              [input, prob = std::move(prob), tw = std::move(tw), N, C, D, scale, reduction](
+              [input, prob = std::move(prob), tw = std::move(tw), N, C, D, positions, reduction](
                   const xt::xarray<T>& g, const xt::xarray<T>&) {
                   bool acc = false;
                   auto& gx = input.grad_buffer(acc);
@@ -247,7 +288,7 @@ Tensor<T> cross_entropy(const Tensor<T>& input, const Tensor<T>& target, const T
                   for (std::size_t n = 0; n < N; ++n)
                       for (std::size_t d = 0; d < D; ++d) {
                           const std::size_t pos = n * D + d;
-                          const T gs = position_scale(reduction, g, pos, scale);
+                          const T gs = position_grad(reduction, g, pos, positions);
                           T S = 0;
                           for (std::size_t c = 0; c < C; ++c) S += q[(n * C + c) * D + d];
                           for (std::size_t c = 0; c < C; ++c) {
@@ -281,13 +322,12 @@ Tensor<T> nll_loss(const Tensor<T>& input, const xt::xarray<std::int64_t>& targe
             total_weight += wt;
             per.data()[pos] = -wt * x[(n * C + tc) * D + d];
         }
-    Reduced<T> red = reduce_losses(std::move(per), reduction, total_weight);
-    Tensor<T> out = red.out;
-    const T scale = red.scale;
+    Tensor<T> out = reduce_losses(std::move(per), reduction, total_weight);
     if (!needs_grad({input, weight})) return out;
     if (weight.defined() && weight.requires_grad())
         throw ValueError("nll_loss: the gradient with respect to weight is not supported");
-    record<T>(out, "nll_loss", {input}, [input, t, weight, N, C, D, scale, reduction](const xt::xarray<T>& g, const xt::xarray<T>&) {
+    // torch's nll_loss backward: w_t·(−g / Σ w_t) for 'mean' (NaN for w_t = 0 when Σ w_t = 0), w_t·(−g) else
+    record<T>(out, "nll_loss", {input}, [input, t, weight, N, C, D, total_weight, reduction](const xt::xarray<T>& g, const xt::xarray<T>&) {
         const T* w = weight.defined() ? weight.value().data() : nullptr;
         bool acc = false;
         auto& gx = input.grad_buffer(acc);
@@ -297,7 +337,8 @@ Tensor<T> nll_loss(const Tensor<T>& input, const xt::xarray<std::int64_t>& targe
                 const std::size_t pos = n * D + d;
                 if (t[pos] < 0) continue;
                 const std::size_t tc = static_cast<std::size_t>(t[pos]);
-                gx.data()[(n * C + tc) * D + d] -= (w ? w[tc] : T(1)) * position_scale(reduction, g, pos, scale);
+                const T neg_g = -position_grad(reduction, g, pos, total_weight);
+                gx.data()[(n * C + tc) * D + d] += w ? w[tc] * neg_g : neg_g;
             }
     });
     return out;

@@ -18,8 +18,9 @@ Shape reduced_shape(const Shape& s, std::size_t dim, bool keepdim) {
         r.erase(r.begin() + static_cast<std::ptrdiff_t>(dim));
     return r;
 }
-// Gradient of sum over dim, scaled: every element along dim receives scale·g.
-template <class T> void spread_back(const Tensor<T>& a, const xt::xarray<T>& g, Lines sp, T scale) {
+// Gradient of sum over dim, divided: every element along dim receives g / divisor (torch's mean
+// backward divides; g · (1/n) would round differently).
+template <class T> void spread_back(const Tensor<T>& a, const xt::xarray<T>& g, Lines sp, T divisor) {
     bool acc = false;
     auto& buf = a.grad_buffer(acc);
     T* pb = buf.data();
@@ -27,7 +28,7 @@ template <class T> void spread_back(const Tensor<T>& a, const xt::xarray<T>& g, 
     for (std::size_t o = 0; o < sp.outer; ++o)
         for (std::size_t l = 0; l < sp.len; ++l)
             for (std::size_t i = 0; i < sp.inner; ++i) {
-                T v = scale * pg[o * sp.inner + i];
+                T v = divisor == T(1) ? pg[o * sp.inner + i] : pg[o * sp.inner + i] / divisor;
                 T& dst = pb[(o * sp.len + l) * sp.inner + i];
                 dst = acc ? dst + v : v;
             }
@@ -65,7 +66,7 @@ template <class T> Tensor<T> sum(const Tensor<T>& a, std::ptrdiff_t dim_, bool k
     return out;
 }
 
-// Σ a / n; gradient 1/n everywhere (an empty tensor gives nan, as torch)
+// Σ a / n; gradient g / n everywhere (an empty tensor gives nan, as torch)
 template <class T> Tensor<T> mean(const Tensor<T>& a) {
     const std::size_t n = a.numel();
     T s = 0;
@@ -73,7 +74,7 @@ template <class T> Tensor<T> mean(const Tensor<T>& a) {
     Tensor<T> out = Tensor<T>::scalar(n ? s / T(n) : std::numeric_limits<T>::quiet_NaN());
     if (needs_grad({a}))
         record<T>(out, "mean", {a}, [a, n](const xt::xarray<T>& g, const xt::xarray<T>&) {
-            spread_back(a, g, Lines{1, n, 1}, T(1) / T(n));
+            spread_back(a, g, Lines{1, n, 1}, T(n));
         });
     return out;
 }
@@ -88,12 +89,13 @@ template <class T> Tensor<T> mean(const Tensor<T>& a, std::ptrdiff_t dim_, bool 
     for (std::size_t o = 0; o < sp.outer; ++o)
         for (std::size_t l = 0; l < sp.len; ++l)
             for (std::size_t i = 0; i < sp.inner; ++i) pr[o * sp.inner + i] += pa[(o * sp.len + l) * sp.inner + i];
-    const T inv = T(1) / T(sp.len);
-    for (auto& v : r) v *= inv;
+    // sum / n as torch (0 / 0 = nan over an empty dim)
+    const T n = T(sp.len);
+    for (auto& v : r) v /= n;
     Tensor<T> out(std::move(r));
     if (needs_grad({a}))
-        record<T>(out, "mean_dim", {a}, [a, sp, inv](const xt::xarray<T>& g, const xt::xarray<T>&) {
-            spread_back(a, g, sp, inv);
+        record<T>(out, "mean_dim", {a}, [a, sp, n](const xt::xarray<T>& g, const xt::xarray<T>&) {
+            spread_back(a, g, sp, n);
         });
     return out;
 }

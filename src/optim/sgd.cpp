@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "../ops/blas_size.hpp"
 #include "tapegrad/core/sparse_grad.hpp"
 #include "tapegrad/optim/sgd.hpp"
 
@@ -11,9 +12,15 @@ namespace tapegrad {
 namespace optim {
 
 namespace {
-// y += a·x through OpenBLAS (same operation order as the loop: y + a·x per element)
-inline void axpy(std::size_t n, float a, const float* x, float* y) { cblas_saxpy(int(n), a, x, 1, y, 1); }
-inline void axpy(std::size_t n, double a, const double* x, double* y) { cblas_daxpy(int(n), a, x, 1, y, 1); }
+// y += a·x through OpenBLAS (same operation order as the loop: y + a·x per element), in chunks of
+// at most INT_MAX elements: BLAS counts are ints, and int(n) for n ≥ 2^31 wraps negative, which
+// BLAS takes as "nothing to do" — a parameter above 2^31 elements would silently never move.
+inline void axpy(std::size_t n, float a, const float* x, float* y) {
+    detail::for_each_blas_chunk(n, [&](std::size_t off, int count) { cblas_saxpy(count, a, x + off, 1, y + off, 1); });
+}
+inline void axpy(std::size_t n, double a, const double* x, double* y) {
+    detail::for_each_blas_chunk(n, [&](std::size_t off, int count) { cblas_daxpy(count, a, x + off, 1, y + off, 1); });
+}
 
 std::string num(double x) {
     std::ostringstream os;

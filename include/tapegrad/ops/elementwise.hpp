@@ -15,8 +15,9 @@ template <class T> Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b);
 // With a Python-number operand: a + s, s - a, …
 template <class T> Tensor<T> add(const Tensor<T>& a, Scalar<T> s);
 template <class T> Tensor<T> mul(const Tensor<T>& a, Scalar<T> s);
+template <class T> Tensor<T> div(const Tensor<T>& a, Scalar<T> s);   // a / s, a true division
 template <class T> Tensor<T> rsub(const Tensor<T>& a, Scalar<T> s);  // s - a
-template <class T> Tensor<T> rdiv(const Tensor<T>& a, Scalar<T> s);  // s / a
+template <class T> Tensor<T> rdiv(const Tensor<T>& a, Scalar<T> s);  // s / a, as torch: (1/a)·s
 template <class T> Tensor<T> neg(const Tensor<T>& a);
 template <class T> Tensor<T> pow(const Tensor<T>& a, Scalar<T> exponent);
 template <class T> Tensor<T> exp(const Tensor<T>& a);
@@ -38,7 +39,7 @@ template <class T> Tensor<T> operator-(const Tensor<T>& a, Scalar<T> s) { return
 template <class T> Tensor<T> operator-(Scalar<T> s, const Tensor<T>& a) { return rsub(a, s); }
 template <class T> Tensor<T> operator*(const Tensor<T>& a, Scalar<T> s) { return mul(a, s); }
 template <class T> Tensor<T> operator*(Scalar<T> s, const Tensor<T>& a) { return mul(a, s); }
-template <class T> Tensor<T> operator/(const Tensor<T>& a, Scalar<T> s) { return mul(a, T(1) / s); }
+template <class T> Tensor<T> operator/(const Tensor<T>& a, Scalar<T> s) { return div(a, s); }
 template <class T> Tensor<T> operator/(Scalar<T> s, const Tensor<T>& a) { return rdiv(a, s); }
 
 // ---- activations

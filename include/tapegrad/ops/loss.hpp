@@ -19,7 +19,10 @@ const char* to_string(Reduction r);
 //   weight (C) or undefined; → () for mean/sum, the target's shape for none.
 // loss_n = (1−ε)·(−w[t_n]·logp[n, t_n]) + ε/C·(−Σ_c w[c]·logp[n, c]), exactly as torch composes it;
 //   positions with t_n == ignore_index contribute 0, and 'mean' divides both terms by Σ w[t_n] over
-//   the non-ignored positions (NaN when none is left; the gradient is then all zeros).
+//   the non-ignored positions (NaN when none is left; the gradient is then all zeros). Non-finite
+//   values propagate as in torch's log_softmax → nll_loss: a row of NaN logp (a NaN or +inf logit,
+//   or all −inf) has a NaN gradient even when its target is ignored, and a zero Σ w[t_n] with
+//   kept targets (their weights 0) makes the loss and those rows' gradients NaN.
 // logp = (x − max) − log Σ exp(x − max) is computed once; the softmax is kept and the backward is
 // (softmax·S − target_weighted)·scale with nothing recomputed.
 template <class T>
