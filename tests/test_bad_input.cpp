@@ -554,12 +554,12 @@ TEST_CASE("bad input: SGD hyper-parameters and parameters, momentum buffers, sch
                  opt.set_momentum_buffer(p[0], xt::xarray<float>({{1.f, 2.f}})));
     using namespace optim::lr_scheduler;
     EXPECT_ERROR(ValueError, Contains("StepLR") && Contains("step_size must be positive, got -1"), StepLR<float>(opt, -1));
-    EXPECT_ERROR(ValueError, Contains("lr_scheduler") && Contains("last_epoch must be >= -1, got -2"),
+    EXPECT_ERROR(ValueError, Contains("StepLR") && Contains("last_epoch must be >= -1, got -2"),
                  StepLR<float>(opt, 1, 0.1, -2));
     EXPECT_ERROR(ValueError, Contains("CosineAnnealingLR") && Contains("T_max must be positive, got -1"),
                  CosineAnnealingLR<float>(opt, -1));
     StepLR<float> sched(opt, 1);
-    EXPECT_ERROR(ValueError, Contains("lr_scheduler::load_state") && Contains("2 learning rates for an optimizer with 1 param groups"),
+    EXPECT_ERROR(ValueError, Contains("StepLR::load_state") && Contains("2 learning rates for an optimizer with 1 param groups"),
                  sched.load_state(0, 1, {0.1, 0.2}));
 }
 
@@ -1374,5 +1374,42 @@ TEST_CASE("fixed: a NaN or negative learning rate written after construction is 
     opt.param_groups()[0].dampening = kNaN;
     CHECK_THAT(error_of<ValueError>([&] { opt.step(); }), Contains("SGD::step") && Contains("Invalid dampening value: nan"));
     CHECK((p.value() == before));
+}
+
+TEST_CASE("fixed: schedulers accept a NaN or negative gamma or eta_min and drive the lr to NaN or below 0",
+          "[bad_input][fixed]") {
+    using namespace optim::lr_scheduler;
+    const double inf = std::numeric_limits<double>::infinity();
+    Tensor<float> p = leaf({1, 2});
+    optim::SGD<float> opt({p}, 0.1);
+    for (double gamma : {kNaN, -0.5, inf, -inf}) {
+        INFO(gamma);
+        CHECK_THAT(error_of<ValueError>([&] { StepLR<float>(opt, 1, gamma); }), Contains("StepLR") && Contains("gamma"));
+    }
+    for (double eta_min : {kNaN, -0.01, inf}) {
+        INFO(eta_min);
+        CHECK_THAT(error_of<ValueError>([&] { CosineAnnealingLR<float>(opt, 10, eta_min); }),
+                   Contains("CosineAnnealingLR") && Contains("eta_min"));
+    }
+    CHECK(opt.param_groups()[0].lr == 0.1);
+    StepLR<float> s(opt, 1, 0.5);
+    CHECK_THAT(error_of<ValueError>([&] { s.load_state(0, 1, {kNaN}); }), Contains("StepLR::load_state") && Contains("nan"));
+    CHECK_THAT(error_of<ValueError>([&] { s.load_state(0, 1, {-0.1}); }), Contains("StepLR::load_state") && Contains("-0.1"));
+    CHECK_THAT(error_of<ValueError>([&] { s.load_state(-2, 1, {0.1}); }), Contains("StepLR::load_state") && Contains("last_epoch"));
+    CHECK_THAT(error_of<ValueError>([&] { s.load_state(0, -1, {0.1}); }), Contains("StepLR::load_state") && Contains("step_count"));
+    CHECK(opt.param_groups()[0].lr == 0.1);
+}
+
+TEST_CASE("fixed: a scheduler steps a param group added after it was made with another group's base lr",
+          "[bad_input][fixed]") {
+    using namespace optim::lr_scheduler;
+    Tensor<float> p = leaf({1, 2}), q = leaf({3});
+    optim::SGD<float> opt({p}, 0.1);
+    CosineAnnealingLR<float> s(opt, 10);
+    optim::ParamGroup<float> g = opt.param_groups()[0];
+    g.params = {q};
+    opt.param_groups().push_back(g);  // base_lrs has one entry: the old code read past it
+    CHECK_THAT(error_of<ValueError>([&] { s.step(); }),
+               Contains("CosineAnnealingLR::step") && Contains("2 param groups") && Contains("made for 1"));
 }
 
