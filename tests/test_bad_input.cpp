@@ -1413,3 +1413,31 @@ TEST_CASE("fixed: a scheduler steps a param group added after it was made with a
                Contains("CosineAnnealingLR::step") && Contains("2 param groups") && Contains("made for 1"));
 }
 
+TEST_CASE("fixed: libzip's temporary files (FILE.tmp.<pid>.XXXXXX) of killed saves are never removed",
+          "[bad_input][fixed]") {
+    TempDir dir;
+    const std::string path = dir.file("ck.npz");
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) ::_exit(0);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);  // reaped: its pid is dead now
+    const std::string dead = path + ".tmp." + std::to_string(child), live = path + ".tmp." + std::to_string(::getppid());
+    for (const std::string& f : {dead, dead + ".a1B2c3", dead + ".ZZzz99", live, live + ".a1B2c3", dead + ".notes.txt",
+                                 dead + ".abc"})
+        write_file(f, "partial");
+    io::save_npz(path, {{"x", io::to_npy(xt::xarray<float>({1.f}))}});
+    CHECK_FALSE(fs::exists(dead));
+    CHECK_FALSE(fs::exists(dead + ".a1B2c3"));  // libzip's mkstemp name for the dead pid's temp
+    CHECK_FALSE(fs::exists(dead + ".ZZzz99"));
+    CHECK(fs::exists(live));                    // a live process may still be writing these
+    CHECK(fs::exists(live + ".a1B2c3"));
+    CHECK(fs::exists(dead + ".notes.txt"));     // not a name libzip makes: not ours to remove
+    CHECK(fs::exists(dead + ".abc"));
+    // the text writer shares the cleanup
+    write_file(dead + ".q9W8e7", "partial");
+    io::write_file_atomically(path + ".txt", "x");  // another file: its own temps only
+    CHECK(fs::exists(dead + ".q9W8e7"));
+    io::write_file_atomically(path, "x");
+    CHECK_FALSE(fs::exists(dead + ".q9W8e7"));
+}
