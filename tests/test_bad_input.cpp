@@ -229,6 +229,24 @@ struct SmallRun {
     }
 };
 
+// ---- optimizer tests
+// p := value (any shape) with gradient g (dense, of value's shape)
+void set_value_and_grad(Tensor<float>& p, const xt::xarray<float>& value, const xt::xarray<float>& g) {
+    p.zero_grad(true);
+    p.mutable_value() = value;
+    p.accumulate_grad(g);
+}
+// A deterministic gradient that depends on the value, so trajectories diverge when a buffer is wrong.
+void fake_grad(Tensor<float>& p, float k) {
+    p.zero_grad(true);
+    p.accumulate_grad(xt::xarray<float>(p.value() * 0.5f + k));
+}
+Tensor<float> leaf(std::vector<float> v) {
+    xt::xarray<float> a = xt::xarray<float>::from_shape({v.size()});
+    std::copy(v.begin(), v.end(), a.begin());
+    return Tensor<float>(a, true);
+}
+
 using Arrays = std::vector<std::pair<std::string, io::NpyArray>>;
 Arrays without(Arrays a, const std::string& name) {
     a.erase(std::remove_if(a.begin(), a.end(), [&](const auto& p) { return p.first == name; }), a.end());
@@ -528,19 +546,67 @@ TEST_CASE("bad input: SGD hyper-parameters and parameters, momentum buffers, sch
     EXPECT_ERROR(ValueError, Contains("SGD") && Contains("can't optimize a non-leaf Tensor (parameter 0)"),
                  optim::SGD<float>({leaf * 2.f}, 0.1));
     optim::SGD<float> opt(p, 0.1, 0.9);
-    EXPECT_ERROR(IndexError, Contains("SGD::set_momentum_buffer") && Contains("no parameter 3"),
-                 opt.set_momentum_buffer(3, xt::xarray<float>({1.f, 2.f})));
-    EXPECT_ERROR(ShapeError, Contains("SGD::set_momentum_buffer") && Contains("[3]") && Contains("of shape [2]"),
-                 opt.set_momentum_buffer(0, xt::xarray<float>({1.f, 2.f, 3.f})));
+    EXPECT_ERROR(ValueError, Contains("SGD::set_momentum_buffer") && Contains("not a parameter of this optimizer"),
+                 opt.set_momentum_buffer(zeros<float>({2}, true), xt::xarray<float>({1.f, 2.f})));
+    EXPECT_ERROR(ShapeError, Contains("SGD::set_momentum_buffer") && Contains("[3]") && Contains("shape [2]"),
+                 opt.set_momentum_buffer(p[0], xt::xarray<float>({1.f, 2.f, 3.f})));
+    EXPECT_ERROR(ShapeError, Contains("SGD::set_momentum_buffer") && Contains("[1, 2]") && Contains("shape [2]"),
+                 opt.set_momentum_buffer(p[0], xt::xarray<float>({{1.f, 2.f}})));
     using namespace optim::lr_scheduler;
     EXPECT_ERROR(ValueError, Contains("StepLR") && Contains("step_size must be positive, got -1"), StepLR<float>(opt, -1));
-    EXPECT_ERROR(ValueError, Contains("lr_scheduler") && Contains("last_epoch must be >= -1, got -2"),
+    EXPECT_ERROR(ValueError, Contains("StepLR") && Contains("last_epoch must be >= -1, got -2"),
                  StepLR<float>(opt, 1, 0.1, -2));
     EXPECT_ERROR(ValueError, Contains("CosineAnnealingLR") && Contains("T_max must be positive, got -1"),
                  CosineAnnealingLR<float>(opt, -1));
     StepLR<float> sched(opt, 1);
-    EXPECT_ERROR(ValueError, Contains("lr_scheduler::load_state") && Contains("2 learning rates for an optimizer with 1 param groups"),
+    EXPECT_ERROR(ValueError, Contains("StepLR::load_state") && Contains("2 learning rates for an optimizer with 1 param groups"),
                  sched.load_state(0, 1, {0.1, 0.2}));
+}
+
+TEST_CASE("bad input: add_param_group refuses duplicates, other groups' parameters, non-leaves, bad hyper-parameters",
+          "[bad_input]") {
+    Tensor<float> p = leaf({1, 2}), q = leaf({3}), r = leaf({4, 5});
+    optim::SGD<float> opt({p}, 0.1, 0.9);
+    EXPECT_ERROR(ValueError,
+                 Contains("SGD::add_param_group") && Contains("some parameters appear in more than one parameter group") &&
+                     Contains("parameter 1 of the new group is param_groups[0] parameter 0"),
+                 opt.add_param_group({q, p}));
+    EXPECT_ERROR(ValueError,
+                 Contains("SGD::add_param_group") && Contains("optimizer contains a parameter group with duplicate parameters") &&
+                     Contains("parameter 1 is parameter 0 again"),
+                 opt.add_param_group({q, q}));
+    EXPECT_ERROR(ValueError, Contains("SGD::add_param_group: parameter 0 is undefined"), opt.add_param_group({Tensor<float>()}));
+    EXPECT_ERROR(ValueError, Contains("SGD::add_param_group: can't optimize a non-leaf Tensor (parameter 0)"),
+                 opt.add_param_group({q * 2.f}));
+    optim::ParamGroup<float> g = opt.defaults();
+    g.params = {q};
+    g.lr = -1;
+    EXPECT_ERROR(ValueError, Contains("SGD::add_param_group: Invalid learning rate: -1"), opt.add_param_group(g));
+    g.lr = 0.1;
+    g.momentum = 0;
+    g.nesterov = true;
+    EXPECT_ERROR(ValueError, Contains("SGD::add_param_group: Nesterov momentum requires"), opt.add_param_group(g));
+    CHECK(opt.param_groups().size() == 1);  // nothing was added by a refused call
+    // accepted: an empty group (as torch), a group with the defaults, one with its own lr
+    opt.add_param_group(std::vector<Tensor<float>>{});
+    opt.add_param_group({q});
+    CHECK(opt.param_groups()[2].lr == 0.1);
+    CHECK(opt.param_groups()[2].momentum == 0.9);
+    optim::ParamGroup<float> h = opt.defaults();
+    h.params = {r};
+    h.lr = 0.01;
+    opt.add_param_group(h);
+    REQUIRE(opt.param_groups().size() == 4);
+    fake_grad(p, 1), fake_grad(q, 1), fake_grad(r, 1);
+    opt.step();  // every parameter gets its own buffer on its first step
+    for (const Tensor<float>* t : {&p, &q, &r}) {
+        REQUIRE(opt.momentum_buffer(*t) != nullptr);
+        CHECK(Shape(opt.momentum_buffer(*t)->shape().begin(), opt.momentum_buffer(*t)->shape().end()) == t->shape());
+    }
+    CHECK(opt.momentum_buffer(leaf({1})) == nullptr);  // not a parameter: no state
+    // the optimizer's own checks at step time name the group: here a NaN lr written into group 3
+    opt.param_groups()[3].lr = kNaN;
+    EXPECT_ERROR(ValueError, Contains("SGD::step: param_groups[3]: Invalid learning rate: nan"), opt.step());
 }
 
 // =============================================================================================
@@ -681,7 +747,7 @@ TEST_CASE("bad input: load_model and load_checkpoint refuse wrong dtypes, shapes
     const std::string good = dir.file("good.npz"), bad = dir.file("bad.npz");
     const Arrays arrays = run.checkpoint_arrays(good);
     const xt::xarray<float> before = run.model->parameters()[0].value();
-    const xt::xarray<float> buffer_before = run.opt->momentum_buffers()[0];
+    const xt::xarray<float> buffer_before = *run.opt->momentum_buffer(run.model->parameters()[0]);
     auto load_ck = [&](const Arrays& a) {
         io::save_npz(bad, a);
         return train::load_checkpoint(bad, *run.model, *run.opt);
@@ -730,7 +796,7 @@ TEST_CASE("bad input: load_model and load_checkpoint refuse wrong dtypes, shapes
     EXPECT_ERROR(IOError, Contains("missing 'epoch'"), train::load_checkpoint(dir.file("model.npz"), *run.model, *run.opt));
     // nothing was changed by any failed load
     CHECK((run.model->parameters()[0].value() == before));
-    CHECK((run.opt->momentum_buffers()[0] == buffer_before));
+    CHECK((*run.opt->momentum_buffer(run.model->parameters()[0]) == buffer_before));
     CHECK(run.opt->param_groups()[0].lr == 0.1);
     CHECK_NOTHROW(train::load_model(good, *run.model));  // a checkpoint holds a model
 }
@@ -1172,4 +1238,206 @@ TEST_CASE("fixed: gradcheck indexes past a shorter output list", "[bad_input][fi
         return v[0].value()(0) >= 1.0 ? Vec{v[0] * 1.0, v[0] * 2.0} : Vec{v[0] * 1.0};
     };
     CHECK_THROWS_AS(autograd::gradcheck(f, Vec{Tensor<double>({1.0}, true)}, 1e-3), ShapeError);
+}
+
+// ---- optimizer state vs parameters (issue "Autograd safety and numerics: misuse raises, never corrupts")
+
+TEST_CASE("fixed: SGD steps past a momentum buffer when the parameter's shape changed", "[bad_input][fixed]") {
+    Tensor<float> a = leaf({1, 2}), b = leaf({1, 2, 3});
+    optim::SGD<float> opt({a, b}, 0.1, 0.9);
+    fake_grad(a, 1);
+    fake_grad(b, 1);
+    opt.step();  // momentum buffers of shapes [2] and [3]
+    set_value_and_grad(b, xt::zeros<float>({4, 3}), xt::ones<float>({4, 3}));
+    fake_grad(a, 1);
+    const xt::xarray<float> a_before = a.value();
+    CHECK_THAT(error_of<ShapeError>([&] { opt.step(); }),
+               Contains("SGD::step") && Contains("param_groups[0] parameter 1") && Contains("[4, 3]") &&
+                   Contains("momentum_buffer has shape [3]"));
+    CHECK((a.value() == a_before));  // refused before any parameter was touched
+}
+
+TEST_CASE("fixed: SGD reads a gradient of another shape than its parameter past its end", "[bad_input][fixed]") {
+    Tensor<float> w = leaf({1, 2});
+    optim::SGD<float> opt({w}, 0.1);
+    w.accumulate_grad(xt::ones<float>({2}));
+    w.mutable_value() = xt::zeros<float>({1000});  // the gradient still has 2 elements
+    CHECK_THAT(error_of<ShapeError>([&] { opt.step(); }),
+               Contains("SGD::step") && Contains("param_groups[0] parameter 0 has shape [1000]") &&
+                   Contains("gradient has shape [2]"));
+    // a row-sparse gradient whose rows are no longer in the table
+    Tensor<float> table = zeros<float>({5, 2}, true);
+    optim::SGD<float> opt2({table}, 0.1, 0.9);
+    accumulate_sparse_grad(table, {4}, xt::xarray<float>(xt::ones<float>({1, 2})));
+    table.mutable_value() = xt::zeros<float>({2, 2});
+    CHECK_THAT(error_of<ShapeError>([&] { opt2.step(); }),
+               Contains("SGD::step") && Contains("parameter 0 has shape [2, 2]") && Contains("row 4"));
+    table.zero_grad(true);  // rows of 3 values for a table whose rows now hold 2
+    table.mutable_value() = xt::zeros<float>({2, 3});
+    accumulate_sparse_grad(table, {1}, xt::xarray<float>(xt::ones<float>({1, 3})));
+    table.mutable_value() = xt::zeros<float>({2, 2});
+    CHECK_THAT(error_of<ShapeError>([&] { opt2.step(); }),
+               Contains("SGD::step") && Contains("parameter 0 has shape [2, 2]") && Contains("[1, 3]"));
+}
+
+TEST_CASE("fixed: SGD keeps momentum by position, so appended, regrouped or reordered parameters get another's buffer",
+          "[bad_input][fixed]") {
+    // Reference: each parameter alone in its own optimizer with the same hyper-parameters, stepped
+    // as often as it had a gradient (torch's state is per parameter, made on its first step).
+    SECTION("a parameter appended to a group after construction gets state lazily") {
+        Tensor<float> a = leaf({1, -2}), b = leaf({3, 4, 5});
+        Tensor<float> ra = leaf({1, -2}), rb = leaf({3, 4, 5});
+        optim::SGD<float> opt({a}, 0.1, 0.9), refa({ra}, 0.1, 0.9), refb({rb}, 0.1, 0.9);
+        fake_grad(a, 1), fake_grad(ra, 1);
+        opt.step(), refa.step();
+        opt.param_groups()[0].params.push_back(b);
+        for (int k = 0; k < 3; ++k) {
+            fake_grad(a, k), fake_grad(b, k), fake_grad(ra, k), fake_grad(rb, k);
+            REQUIRE_NOTHROW(opt.step());
+            refa.step(), refb.step();
+        }
+        CHECK((a.value() == ra.value()));
+        CHECK((b.value() == rb.value()));
+    }
+    SECTION("a group appended through param_groups() has its own state") {
+        Tensor<float> a = leaf({1, -2}), c = leaf({7, 8});  // same shape: the old code shared a's buffer
+        Tensor<float> ra = leaf({1, -2}), rc = leaf({7, 8});
+        optim::SGD<float> opt({a}, 0.1, 0.9), refa({ra}, 0.1, 0.9), refc({rc}, 0.05, 0.5);
+        optim::ParamGroup<float> g = opt.param_groups()[0];
+        g.params = {c};
+        g.lr = 0.05;
+        g.momentum = 0.5;
+        opt.param_groups().push_back(g);
+        for (int k = 0; k < 3; ++k) {
+            fake_grad(a, k), fake_grad(c, k), fake_grad(ra, k), fake_grad(rc, k);
+            REQUIRE_NOTHROW(opt.step());
+            refa.step(), refc.step();
+        }
+        CHECK((a.value() == ra.value()));
+        CHECK((c.value() == rc.value()));
+    }
+    SECTION("reordering a group's parameters keeps each one's buffer") {
+        Tensor<float> a = leaf({1, -2}), b = leaf({3, 4, 5});
+        Tensor<float> ra = leaf({1, -2}), rb = leaf({3, 4, 5});
+        optim::SGD<float> opt({a, b}, 0.1, 0.9), ref({ra, rb}, 0.1, 0.9);
+        for (int k = 0; k < 3; ++k) {
+            if (k == 1) std::swap(opt.param_groups()[0].params[0], opt.param_groups()[0].params[1]);
+            fake_grad(a, k), fake_grad(b, k), fake_grad(ra, k), fake_grad(rb, k);
+            REQUIRE_NOTHROW(opt.step());
+            ref.step();
+        }
+        CHECK((a.value() == ra.value()));
+        CHECK((b.value() == rb.value()));
+    }
+}
+
+TEST_CASE("fixed: SGD steps a parameter listed twice twice", "[bad_input][fixed]") {
+    Tensor<float> p = leaf({1, 2}), q = leaf({3});
+    // torch 1.13 warns "optimizer contains a parameter group with duplicate parameters; in future,
+    // this will cause an error"; tapegrad makes it the error now
+    CHECK_THAT(error_of<ValueError>([&] { optim::SGD<float>({p, q, p}, 0.1); }),
+               Contains("SGD") && Contains("optimizer contains a parameter group with duplicate parameters") &&
+                   Contains("parameter 2 is parameter 0"));
+    optim::SGD<float> opt({p}, 0.1);
+    fake_grad(p, 1);
+    const xt::xarray<float> before = p.value();
+    opt.param_groups()[0].params.push_back(p);  // the same parameter again, in the same group
+    CHECK_THAT(error_of<ValueError>([&] { opt.step(); }),
+               Contains("SGD::step") && Contains("duplicate parameters") && Contains("param_groups[0] parameter 1"));
+    opt.param_groups()[0].params.pop_back();
+    optim::ParamGroup<float> again = opt.param_groups()[0];  // the same parameter in a second group
+    opt.param_groups().push_back(again);
+    CHECK_THAT(error_of<ValueError>([&] { opt.step(); }),
+               Contains("SGD::step") && Contains("some parameters appear in more than one parameter group") &&
+                   Contains("param_groups[1] parameter 0 is param_groups[0] parameter 0"));
+    CHECK((p.value() == before));
+}
+
+TEST_CASE("fixed: a NaN or negative learning rate written after construction is used by SGD::step", "[bad_input][fixed]") {
+    Tensor<float> p = leaf({1, 2});
+    optim::SGD<float> opt({p}, 0.1, 0.9);
+    fake_grad(p, 1);
+    const xt::xarray<float> before = p.value();
+    for (double lr : {kNaN, -0.1, std::numeric_limits<double>::infinity()}) {
+        INFO(lr);
+        opt.param_groups()[0].lr = lr;
+        CHECK_THAT(error_of<ValueError>([&] { opt.step(); }),
+                   Contains("SGD::step") && Contains("param_groups[0]") && Contains("Invalid learning rate"));
+    }
+    opt.param_groups()[0].lr = 0.1;
+    opt.param_groups()[0].momentum = kNaN;
+    CHECK_THAT(error_of<ValueError>([&] { opt.step(); }), Contains("SGD::step") && Contains("Invalid momentum value: nan"));
+    opt.param_groups()[0].momentum = 0.9;
+    opt.param_groups()[0].weight_decay = -1;
+    CHECK_THAT(error_of<ValueError>([&] { opt.step(); }), Contains("SGD::step") && Contains("Invalid weight_decay value: -1"));
+    opt.param_groups()[0].weight_decay = 0;
+    opt.param_groups()[0].dampening = kNaN;
+    CHECK_THAT(error_of<ValueError>([&] { opt.step(); }), Contains("SGD::step") && Contains("Invalid dampening value: nan"));
+    CHECK((p.value() == before));
+}
+
+TEST_CASE("fixed: schedulers accept a NaN or negative gamma or eta_min and drive the lr to NaN or below 0",
+          "[bad_input][fixed]") {
+    using namespace optim::lr_scheduler;
+    const double inf = std::numeric_limits<double>::infinity();
+    Tensor<float> p = leaf({1, 2});
+    optim::SGD<float> opt({p}, 0.1);
+    for (double gamma : {kNaN, -0.5, inf, -inf}) {
+        INFO(gamma);
+        CHECK_THAT(error_of<ValueError>([&] { StepLR<float>(opt, 1, gamma); }), Contains("StepLR") && Contains("gamma"));
+    }
+    for (double eta_min : {kNaN, -0.01, inf}) {
+        INFO(eta_min);
+        CHECK_THAT(error_of<ValueError>([&] { CosineAnnealingLR<float>(opt, 10, eta_min); }),
+                   Contains("CosineAnnealingLR") && Contains("eta_min"));
+    }
+    CHECK(opt.param_groups()[0].lr == 0.1);
+    StepLR<float> s(opt, 1, 0.5);
+    CHECK_THAT(error_of<ValueError>([&] { s.load_state(0, 1, {kNaN}); }), Contains("StepLR::load_state") && Contains("nan"));
+    CHECK_THAT(error_of<ValueError>([&] { s.load_state(0, 1, {-0.1}); }), Contains("StepLR::load_state") && Contains("-0.1"));
+    CHECK_THAT(error_of<ValueError>([&] { s.load_state(-2, 1, {0.1}); }), Contains("StepLR::load_state") && Contains("last_epoch"));
+    CHECK_THAT(error_of<ValueError>([&] { s.load_state(0, -1, {0.1}); }), Contains("StepLR::load_state") && Contains("step_count"));
+    CHECK(opt.param_groups()[0].lr == 0.1);
+}
+
+TEST_CASE("fixed: a scheduler steps a param group added after it was made with another group's base lr",
+          "[bad_input][fixed]") {
+    using namespace optim::lr_scheduler;
+    Tensor<float> p = leaf({1, 2}), q = leaf({3});
+    optim::SGD<float> opt({p}, 0.1);
+    CosineAnnealingLR<float> s(opt, 10);
+    optim::ParamGroup<float> g = opt.param_groups()[0];
+    g.params = {q};
+    opt.param_groups().push_back(g);  // base_lrs has one entry: the old code read past it
+    CHECK_THAT(error_of<ValueError>([&] { s.step(); }),
+               Contains("CosineAnnealingLR::step") && Contains("2 param groups") && Contains("made for 1"));
+}
+
+TEST_CASE("fixed: libzip's temporary files (FILE.tmp.<pid>.XXXXXX) of killed saves are never removed",
+          "[bad_input][fixed]") {
+    TempDir dir;
+    const std::string path = dir.file("ck.npz");
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) ::_exit(0);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);  // reaped: its pid is dead now
+    const std::string dead = path + ".tmp." + std::to_string(child), live = path + ".tmp." + std::to_string(::getppid());
+    for (const std::string& f : {dead, dead + ".a1B2c3", dead + ".ZZzz99", live, live + ".a1B2c3", dead + ".notes.txt",
+                                 dead + ".abc"})
+        write_file(f, "partial");
+    io::save_npz(path, {{"x", io::to_npy(xt::xarray<float>({1.f}))}});
+    CHECK_FALSE(fs::exists(dead));
+    CHECK_FALSE(fs::exists(dead + ".a1B2c3"));  // libzip's mkstemp name for the dead pid's temp
+    CHECK_FALSE(fs::exists(dead + ".ZZzz99"));
+    CHECK(fs::exists(live));                    // a live process may still be writing these
+    CHECK(fs::exists(live + ".a1B2c3"));
+    CHECK(fs::exists(dead + ".notes.txt"));     // not a name libzip makes: not ours to remove
+    CHECK(fs::exists(dead + ".abc"));
+    // the text writer shares the cleanup
+    write_file(dead + ".q9W8e7", "partial");
+    io::write_file_atomically(path + ".txt", "x");  // another file: its own temps only
+    CHECK(fs::exists(dead + ".q9W8e7"));
+    io::write_file_atomically(path, "x");
+    CHECK_FALSE(fs::exists(dead + ".q9W8e7"));
 }

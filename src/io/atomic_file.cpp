@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -35,8 +36,27 @@ void fsync_path(const std::string& fn, const std::string& p, int flags, const st
         throw IOError(fn + ": '" + path + "': fsync of " + what + " '" + p + "' failed: " + std::strerror(err));
 }
 
-// A save killed mid-write (SIGKILL, power loss) leaves path.tmp.<pid> behind; the next save removes
-// those whose process no longer exists, so crashed runs do not pile up checkpoint-sized files.
+// The pid in a temporary file name of ours: "<pid>" (path.tmp.<pid>, what replace_file_atomically
+// writes) or "<pid>.XXXXXX" (what libzip makes next to the archive it writes, path.tmp.<pid>, when
+// save_npz closes it: mkstemp's six letters and digits, renamed to path.tmp.<pid> when complete).
+// -1 for any other name.
+long temp_owner(const std::string& rest) {
+    const std::size_t dot = rest.find('.');
+    const std::string pid_text = rest.substr(0, dot);
+    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos) return -1;
+    if (dot != std::string::npos) {
+        const std::string suffix = rest.substr(dot + 1);
+        if (suffix.size() != 6) return -1;
+        for (char c : suffix)
+            if (!std::isalnum(static_cast<unsigned char>(c))) return -1;
+    }
+    return std::stol(pid_text);
+}
+
+// A save killed mid-write (SIGKILL, power loss) leaves path.tmp.<pid>, or libzip's
+// path.tmp.<pid>.XXXXXX, behind; the next save removes those whose process no longer exists, so
+// crashed runs do not pile up checkpoint-sized files. Files of live processes (another run may be
+// writing them) and names of any other form are left alone.
 void remove_stale_temps(const std::string& path) {
     std::error_code ec;
     const std::filesystem::path p(path);
@@ -45,11 +65,10 @@ void remove_stale_temps(const std::string& path) {
     for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
         if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
-        const std::string pid_text = name.substr(prefix.size());
-        if (pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) continue;
-        const long pid = std::stol(pid_text);
-        if (pid == long(::getpid())) continue;
-        if (::kill(pid_t(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(it->path(), ec);
+        const long pid = temp_owner(name.substr(prefix.size()));
+        if (pid <= 0 || pid == long(::getpid())) continue;
+        std::error_code rm;
+        if (::kill(pid_t(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(it->path(), rm);
     }
 }
 

@@ -8,8 +8,36 @@ namespace tapegrad {
 namespace optim {
 namespace lr_scheduler {
 
-template <class T> LRScheduler<T>::LRScheduler(Optimizer<T>& opt, int last_epoch) : opt_(opt), last_epoch_(last_epoch) {
-    if (last_epoch < -1) throw ValueError("lr_scheduler: last_epoch must be >= -1, got " + std::to_string(last_epoch));
+namespace {
+std::string num(double x) {
+    std::ostringstream os;
+    os << x;
+    return os.str();
+}
+bool valid_lr(double lr) { return std::isfinite(lr) && lr >= 0; }
+
+// The constructors' checks, run before the base constructor records initial_lr in the groups, so a
+// refused scheduler leaves the optimizer as it was. They return last_epoch for the base.
+int check_step_lr(int step_size, double gamma, int last_epoch) {
+    if (step_size <= 0) throw ValueError("StepLR: step_size must be positive, got " + std::to_string(step_size));
+    // torch takes any gamma; a NaN, infinite or negative one makes the lr NaN, infinite or < 0
+    if (!std::isfinite(gamma) || gamma < 0) throw ValueError("StepLR: gamma must be finite and >= 0, got " + num(gamma));
+    if (last_epoch < -1) throw ValueError("StepLR: last_epoch must be >= -1, got " + std::to_string(last_epoch));
+    return last_epoch;
+}
+int check_cosine(int T_max, double eta_min, int last_epoch) {
+    if (T_max <= 0) throw ValueError("CosineAnnealingLR: T_max must be positive, got " + std::to_string(T_max));
+    // eta_min is where the lr ends up: it must be a learning rate itself
+    if (!valid_lr(eta_min)) throw ValueError("CosineAnnealingLR: eta_min must be finite and >= 0, got " + num(eta_min));
+    if (last_epoch < -1) throw ValueError("CosineAnnealingLR: last_epoch must be >= -1, got " + std::to_string(last_epoch));
+    return last_epoch;
+}
+}  // namespace
+
+template <class T>
+LRScheduler<T>::LRScheduler(std::string name, Optimizer<T>& opt, int last_epoch)
+    : name_(std::move(name)), opt_(opt), last_epoch_(last_epoch) {
+    if (last_epoch < -1) throw ValueError(name_ + ": last_epoch must be >= -1, got " + std::to_string(last_epoch));
     for (auto& g : opt_.param_groups()) {
         // torch records the starting lr as initial_lr when a schedule begins fresh
         if (last_epoch == -1) g.initial_lr = g.lr;
@@ -18,19 +46,39 @@ template <class T> LRScheduler<T>::LRScheduler(Optimizer<T>& opt, int last_epoch
 }
 
 template <class T> void LRScheduler<T>::step() {
+    auto& groups = opt_.param_groups();
+    if (groups.size() != base_lrs_.size())
+        throw ValueError(name_ + "::step: the optimizer has " + std::to_string(groups.size()) +
+                         " param groups, but the scheduler was made for " + std::to_string(base_lrs_.size()) +
+                         ": add param groups before making the scheduler");
     ++step_count_;
     ++last_epoch_;
-    last_lr_ = get_lr();
-    auto& groups = opt_.param_groups();
+    std::vector<double> lrs = get_lr();
+    for (std::size_t i = 0; i < lrs.size(); ++i)
+        if (!valid_lr(lrs[i])) {
+            --step_count_;
+            --last_epoch_;
+            throw ValueError(name_ + "::step: the new learning rate of param_groups[" + std::to_string(i) + "] is " +
+                             num(lrs[i]) + " (from its current lr " + num(groups[i].lr) +
+                             "): a learning rate must be finite and >= 0");
+        }
+    last_lr_ = std::move(lrs);
     for (std::size_t i = 0; i < groups.size(); ++i) groups[i].lr = last_lr_[i];
 }
 
 template <class T>
 void LRScheduler<T>::load_state(int last_epoch, int step_count, const std::vector<double>& last_lr) {
     auto& groups = opt_.param_groups();
+    const std::string where = name_ + "::load_state: ";
     if (last_lr.size() != groups.size())
-        throw ValueError("lr_scheduler::load_state: " + std::to_string(last_lr.size()) +
-                         " learning rates for an optimizer with " + std::to_string(groups.size()) + " param groups");
+        throw ValueError(where + std::to_string(last_lr.size()) + " learning rates for an optimizer with " +
+                         std::to_string(groups.size()) + " param groups");
+    if (last_epoch < -1) throw ValueError(where + "last_epoch must be >= -1, got " + std::to_string(last_epoch));
+    if (step_count < 0) throw ValueError(where + "step_count must be >= 0, got " + std::to_string(step_count));
+    for (std::size_t i = 0; i < last_lr.size(); ++i)
+        if (!valid_lr(last_lr[i]))
+            throw ValueError(where + "learning rate " + std::to_string(i) + " is " + num(last_lr[i]) +
+                             ": expected a finite lr >= 0");
     last_epoch_ = last_epoch;
     step_count_ = step_count;
     last_lr_ = last_lr;
@@ -39,8 +87,7 @@ void LRScheduler<T>::load_state(int last_epoch, int step_count, const std::vecto
 
 template <class T>
 StepLR<T>::StepLR(Optimizer<T>& opt, int step_size, double gamma, int last_epoch)
-    : LRScheduler<T>(opt, last_epoch), step_size_(step_size), gamma_(gamma) {
-    if (step_size <= 0) throw ValueError("StepLR: step_size must be positive, got " + std::to_string(step_size));
+    : LRScheduler<T>("StepLR", opt, check_step_lr(step_size, gamma, last_epoch)), step_size_(step_size), gamma_(gamma) {
     this->initial_step();
 }
 
@@ -53,8 +100,7 @@ template <class T> std::vector<double> StepLR<T>::get_lr() const {
 
 template <class T>
 CosineAnnealingLR<T>::CosineAnnealingLR(Optimizer<T>& opt, int T_max, double eta_min, int last_epoch)
-    : LRScheduler<T>(opt, last_epoch), T_max_(T_max), eta_min_(eta_min) {
-    if (T_max <= 0) throw ValueError("CosineAnnealingLR: T_max must be positive, got " + std::to_string(T_max));
+    : LRScheduler<T>("CosineAnnealingLR", opt, check_cosine(T_max, eta_min, last_epoch)), T_max_(T_max), eta_min_(eta_min) {
     this->initial_step();
 }
 

@@ -2,6 +2,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include "../ops/blas_size.hpp"
@@ -22,6 +23,8 @@ inline void axpy(std::size_t n, double a, const double* x, double* y) {
     detail::for_each_blas_chunk(n, [&](std::size_t off, int count) { cblas_daxpy(count, a, x + off, 1, y + off, 1); });
 }
 
+const std::string kMomentumBuffer = "momentum_buffer";
+
 std::string num(double x) {
     std::ostringstream os;
     os << x;
@@ -31,61 +34,71 @@ std::string num(double x) {
 
 template <class T>
 SGD<T>::SGD(std::vector<Tensor<T>> params, double lr, double momentum, double dampening, double weight_decay,
-            bool nesterov, bool maximize) {
-    if (!(lr >= 0)) throw ValueError("SGD: Invalid learning rate: " + num(lr));
-    if (!(momentum >= 0)) throw ValueError("SGD: Invalid momentum value: " + num(momentum));
-    if (!(weight_decay >= 0)) throw ValueError("SGD: Invalid weight_decay value: " + num(weight_decay));
-    if (nesterov && (momentum <= 0 || dampening != 0))
-        throw ValueError("SGD: Nesterov momentum requires a momentum and zero dampening");
+            bool nesterov, bool maximize)
+    : Optimizer<T>("SGD", [&] {
+          ParamGroup<T> d;
+          d.lr = lr;
+          d.momentum = momentum;
+          d.dampening = dampening;
+          d.weight_decay = weight_decay;
+          d.nesterov = nesterov;
+          d.maximize = maximize;
+          d.initial_lr = lr;
+          return d;
+      }()) {
+    check_hyperparameters(this->defaults(), "SGD");
     if (params.empty()) throw ValueError("SGD: optimizer got an empty parameter list");
-    for (std::size_t i = 0; i < params.size(); ++i) {
-        if (!params[i].defined()) throw ValueError("SGD: parameter " + std::to_string(i) + " is undefined");
-        if (!params[i].is_leaf()) throw ValueError("SGD: can't optimize a non-leaf Tensor (parameter " + std::to_string(i) + ")");
-    }
-    ParamGroup<T> g;
+    ParamGroup<T> g = this->defaults();
     g.params = std::move(params);
-    g.lr = lr;
-    g.momentum = momentum;
-    g.dampening = dampening;
-    g.weight_decay = weight_decay;
-    g.nesterov = nesterov;
-    g.maximize = maximize;
-    g.initial_lr = lr;
-    bufs_.resize(g.params.size());
-    has_buf_.assign(g.params.size(), false);
-    this->groups_.push_back(std::move(g));
+    this->add_group(std::move(g), "SGD");
 }
 
-template <class T> void SGD<T>::set_momentum_buffer(std::size_t i, const xt::xarray<T>& buf) {
-    const auto& params = this->groups_.at(0).params;
-    if (i >= params.size()) throw IndexError("SGD::set_momentum_buffer: no parameter " + std::to_string(i));
-    if (buf.size() != params[i].numel())
-        throw ShapeError("SGD::set_momentum_buffer: buffer of shape " + shape_str_of(buf.shape()) +
-                         " does not match parameter " + std::to_string(i) + " of shape " + shape_str(params[i].shape()));
-    bufs_[i] = buf;
-    bufs_[i].reshape(params[i].value().shape());
-    has_buf_[i] = true;
+template <class T> void SGD<T>::check_hyperparameters(const ParamGroup<T>& g, const std::string& where) const {
+    // torch's tests are 0 <= lr, 0 <= momentum, 0 <= weight_decay; NaN fails them as it does here,
+    // and infinities are refused as well (an infinite lr or decay makes every parameter inf or NaN).
+    if (!(g.lr >= 0) || std::isinf(g.lr)) throw ValueError(where + ": Invalid learning rate: " + num(g.lr));
+    if (!(g.momentum >= 0) || std::isinf(g.momentum)) throw ValueError(where + ": Invalid momentum value: " + num(g.momentum));
+    if (!(g.weight_decay >= 0) || std::isinf(g.weight_decay))
+        throw ValueError(where + ": Invalid weight_decay value: " + num(g.weight_decay));
+    if (!std::isfinite(g.dampening)) throw ValueError(where + ": Invalid dampening value: " + num(g.dampening));
+    if (g.nesterov && (g.momentum <= 0 || g.dampening != 0))
+        throw ValueError(where + ": Nesterov momentum requires a momentum and zero dampening");
 }
 
-template <class T> void SGD<T>::step() {
+template <class T> const xt::xarray<T>* SGD<T>::momentum_buffer(const Tensor<T>& p) const {
+    const auto* st = this->state(p);
+    if (!st) return nullptr;
+    auto it = st->find(kMomentumBuffer);
+    return it == st->end() ? nullptr : &it->second;
+}
+
+template <class T> void SGD<T>::set_momentum_buffer(const Tensor<T>& p, const xt::xarray<T>& buf) {
+    this->set_state_buffer(p, kMomentumBuffer, buf, "SGD::set_momentum_buffer");
+}
+
+// Runs after Optimizer::step's checks: every parameter is a defined leaf listed once, its gradient
+// and its momentum buffer (if any) have its shape, and the hyper-parameters are valid.
+template <class T> void SGD<T>::update() {
     for (auto& g : this->groups_) {
         const T lr = T(g.lr), mom = T(g.momentum), damp = T(g.dampening), wd = T(g.weight_decay);
-        for (std::size_t i = 0; i < g.params.size(); ++i) {
-            auto& p = g.params[i];
+        for (auto& p : g.params) {
             if (!p.has_grad()) continue;
             if (has_sparse_grad(p)) {
-                sparse_step(g, i);
+                sparse_step(g, p);
                 continue;
             }
             T* pv = p.mutable_value().data();
             const T* pg = p.grad().data();
             const std::size_t n = p.numel();
-            const bool first = !has_buf_[i];
-            if (mom != T(0) && first) {
-                bufs_[i].resize(p.value().shape());
-                has_buf_[i] = true;
+            T* pb = nullptr;
+            bool first = false;
+            if (mom != T(0)) {  // the buffer is made on the parameter's first step with a momentum, as torch
+                auto& st = this->state_for(p);
+                auto it = st.find(kMomentumBuffer);
+                first = it == st.end();
+                if (first) it = st.emplace(kMomentumBuffer, xt::xarray<T>::from_shape(p.value().shape())).first;
+                pb = it->second.data();
             }
-            T* pb = mom != T(0) ? bufs_[i].data() : nullptr;
             const T sgn = g.maximize ? T(-1) : T(1);
             // One loop per configuration, each free of branches so the compiler vectorises it.
             if (!pb) {
@@ -116,8 +129,7 @@ template <class T> void SGD<T>::step() {
     }
 }
 
-template <class T> void SGD<T>::sparse_step(ParamGroup<T>& g, std::size_t i) {
-    auto& p = g.params[i];
+template <class T> void SGD<T>::sparse_step(const ParamGroup<T>& g, Tensor<T>& p) {
     const auto& rows = sparse_grad_rows(p);
     const auto& vals = sparse_grad_values(p);
     const std::size_t width = rows.empty() ? 0 : vals.size() / rows.size();
@@ -126,12 +138,14 @@ template <class T> void SGD<T>::sparse_step(ParamGroup<T>& g, std::size_t i) {
     for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return rows[a] < rows[b]; });
     const T lr = T(g.lr), mom = T(g.momentum), damp = T(g.dampening), wd = T(g.weight_decay);
-    if (mom != T(0) && !has_buf_[i]) {
-        bufs_[i] = xt::zeros<T>(p.value().shape());
-        has_buf_[i] = true;
+    T* pb = nullptr;
+    if (mom != T(0)) {
+        auto& st = this->state_for(p);
+        auto it = st.find(kMomentumBuffer);
+        if (it == st.end()) it = st.emplace(kMomentumBuffer, xt::xarray<T>(xt::zeros<T>(p.value().shape()))).first;
+        pb = it->second.data();
     }
     T* pv = p.mutable_value().data();
-    T* pb = mom != T(0) ? bufs_[i].data() : nullptr;
     std::vector<T> d(width);
     for (std::size_t a = 0; a < order.size();) {
         const std::int64_t r = rows[order[a]];

@@ -91,6 +91,22 @@ void check_no_unexpected(const char* fn, const std::string& path, const Arrays& 
         throw IOError(std::string(fn) + ": '" + path + "': Unexpected key(s) in state_dict: " + unexpected);
 }
 
+// Every parameter of every param group with the name its momentum buffer is saved under: the
+// model's name for it, or "param<k>" (k counting across the groups) for one the model lacks.
+template <class T>
+std::vector<std::pair<std::string, Tensor<T>>> optimizer_params(const nn::Module<T>& model, const optim::SGD<T>& opt) {
+    const auto named = model.named_parameters();
+    std::vector<std::pair<std::string, Tensor<T>>> out;
+    for (const auto& g : opt.param_groups())
+        for (const auto& p : g.params) {
+            std::string name = "param" + std::to_string(out.size());
+            for (const auto& np : named)
+                if (np.second.same(p)) name = np.first;
+            out.emplace_back(name, p);
+        }
+    return out;
+}
+
 template <class S> S read_scalar(const std::string& path, const std::map<std::string, const NpyArray*>& m, const std::string& key) {
     auto it = m.find(key);
     if (it == m.end()) throw IOError("load_checkpoint: '" + path + "': missing '" + key + "'");
@@ -124,15 +140,8 @@ void save_checkpoint(const std::string& path, const nn::Module<T>& model, const 
     }
     Arrays arrays;
     add_parameters(arrays, model);
-    const auto named = model.named_parameters();
-    const auto& gparams = opt.param_groups().at(0).params;
-    for (std::size_t i = 0; i < gparams.size(); ++i) {
-        if (!opt.has_momentum_buffer()[i]) continue;
-        std::string name = "param" + std::to_string(i);
-        for (const auto& np : named)
-            if (np.second.same(gparams[i])) name = np.first;
-        arrays.emplace_back(kMomentum + name, io::to_npy(opt.momentum_buffers()[i]));
-    }
+    for (const auto& [name, p] : optimizer_params(model, opt))
+        if (const auto* buf = opt.momentum_buffer(p)) arrays.emplace_back(kMomentum + name, io::to_npy(*buf));
     xt::xarray<double> lrs = xt::xarray<double>::from_shape({opt.param_groups().size()});
     for (std::size_t g = 0; g < opt.param_groups().size(); ++g) lrs(g) = opt.param_groups()[g].lr;
     arrays.emplace_back("optimizer.lr", io::to_npy(lrs));
@@ -154,19 +163,14 @@ template <class T> TrainState load_checkpoint(const std::string& path, nn::Modul
     check_no_unexpected("load_checkpoint", path, arrays, model);
     auto values = read_parameters("load_checkpoint", path, m, model);
     // momentum buffers, matched to the optimizer's parameters by name
-    const auto named = model.named_parameters();
-    const auto& gparams = opt.param_groups().at(0).params;
-    std::vector<std::pair<std::size_t, xt::xarray<T>>> bufs;
-    for (std::size_t i = 0; i < gparams.size(); ++i) {
-        std::string name = "param" + std::to_string(i);
-        for (const auto& np : named)
-            if (np.second.same(gparams[i])) name = np.first;
+    std::vector<std::pair<Tensor<T>, xt::xarray<T>>> bufs;
+    for (const auto& [name, p] : optimizer_params(model, opt)) {
         auto it = m.find(kMomentum + name);
         if (it == m.end()) continue;
-        if (Shape(it->second->shape) != gparams[i].shape())
+        if (Shape(it->second->shape) != p.shape())
             throw IOError("load_checkpoint: '" + path + "': momentum buffer of '" + name + "' has shape " +
-                          shape_str(it->second->shape) + ", the parameter has " + shape_str(gparams[i].shape()));
-        bufs.emplace_back(i, io::from_npy<T>(*it->second, path + ":" + kMomentum + name));
+                          shape_str(it->second->shape) + ", the parameter has " + shape_str(p.shape()));
+        bufs.emplace_back(p, io::from_npy<T>(*it->second, path + ":" + kMomentum + name));
     }
     TrainState st;
     st.epoch = read_scalar<std::int64_t>(path, m, "epoch");
@@ -194,7 +198,7 @@ template <class T> TrainState load_checkpoint(const std::string& path, nn::Modul
     // everything read and checked: now change the model and the optimizer
     auto state = model_state(model);
     for (std::size_t i = 0; i < state.size(); ++i) state[i].second.mutable_value() = std::move(values[i]);
-    for (auto& [i, b] : bufs) opt.set_momentum_buffer(i, b);
+    for (auto& [p, b] : bufs) opt.set_momentum_buffer(p, b);
     for (std::size_t g = 0; g < st.lrs.size(); ++g) opt.param_groups()[g].lr = st.lrs[g];
     return st;
 }

@@ -158,9 +158,11 @@ struct FixedModel {
     Snapshot snapshot() const {
         Snapshot s;
         for (const auto& p : model->parameters()) s.params.push_back(p.value());
-        s.has_buf = opt->has_momentum_buffer();
-        for (std::size_t i = 0; i < s.has_buf.size(); ++i)
-            s.bufs.push_back(s.has_buf[i] ? opt->momentum_buffers()[i] : xt::xarray<float>());
+        for (const auto& p : model->parameters()) {
+            const auto* b = opt->momentum_buffer(p);
+            s.has_buf.push_back(b != nullptr);
+            s.bufs.push_back(b ? *b : xt::xarray<float>());
+        }
         for (const auto& g : opt->param_groups()) s.lrs.push_back(g.lr);
         return s;
     }
@@ -250,12 +252,11 @@ inline void check_npz_file(const std::string& path) {
             require(it != byname.end(), "load_checkpoint succeeded without parameter " + name);
             require(same_bytes(p.value(), *it->second), "load_checkpoint: parameter " + name + " == file");
             auto b = byname.find("optimizer.momentum_buffer." + name);
-            const auto params = m.opt->param_groups()[0].params;
-            for (std::size_t i = 0; i < params.size(); ++i)
-                if (params[i].same(p) && b != byname.end()) {
-                    require(m.opt->has_momentum_buffer()[i], "load_checkpoint: momentum buffer of " + name + " set");
-                    require(same_bytes(m.opt->momentum_buffers()[i], *b->second), "load_checkpoint: momentum buffer == file");
-                }
+            if (b != byname.end()) {
+                const auto* buf = m.opt->momentum_buffer(p);
+                require(buf != nullptr, "load_checkpoint: momentum buffer of " + name + " set");
+                require(same_bytes(*buf, *b->second), "load_checkpoint: momentum buffer == file");
+            }
         }
         auto e = byname.find("epoch");
         require(e != byname.end() && e->second->bytes.size() == 8 &&

@@ -25,7 +25,7 @@ inline void fill(tapegrad::nn::Module<double>& model, tapegrad::optim::SGD<doubl
     for (std::size_t i = 0; i < params.size(); ++i) {
         auto& a = params[i].mutable_value();
         std::fill(a.begin(), a.end(), v);
-        opt.set_momentum_buffer(i, a);
+        opt.set_momentum_buffer(params[i], a);
     }
 }
 

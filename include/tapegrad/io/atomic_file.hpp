@@ -13,7 +13,8 @@ namespace io {
 // renames it over path and fsyncs the directory. On any failure (an exception from write
 // included) the temporary file is removed and path is untouched; errors are IOError prefixed by
 // `fn` ("save_npz: '<path>': …"). Temporary files left by earlier processes that no longer exist
-// (a SIGKILLed save) are removed first.
+// (a SIGKILLed save) are removed first: path.tmp.<pid>, and libzip's path.tmp.<pid>.XXXXXX that a
+// save_npz killed while libzip wrote its archive leaves.
 void replace_file_atomically(const std::string& fn, const std::string& path,
                              const std::function<void(const std::string& tmp)>& write);
 

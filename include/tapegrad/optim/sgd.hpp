@@ -16,19 +16,27 @@ namespace optim {
 // only present rows are decayed and updated (torch would densify the whole table instead).
 template <class T = float> class SGD : public Optimizer<T> {
 public:
+    // torch's checks and texts ("SGD: Invalid learning rate: -0.1", …), plus: lr, momentum,
+    // dampening and weight_decay must be finite (torch accepts an infinite lr; its first step turns
+    // every parameter into inf or NaN), and a parameter listed twice is a ValueError (torch 1.13
+    // warns that it will be one).
     SGD(std::vector<Tensor<T>> params, double lr, double momentum = 0, double dampening = 0, double weight_decay = 0,
         bool nesterov = false, bool maximize = false);
-    void step() override;
-    // Momentum buffers, one per parameter of group 0 in order (undefined/empty before the first step
-    // that used them): for checkpoints.
-    const std::vector<xt::xarray<T>>& momentum_buffers() const { return bufs_; }
-    const std::vector<bool>& has_momentum_buffer() const { return has_buf_; }
-    void set_momentum_buffer(std::size_t i, const xt::xarray<T>& buf);
+    // p's momentum buffer (torch's state[p]["momentum_buffer"]), or nullptr before p's first step
+    // with a momentum: for checkpoints.
+    const xt::xarray<T>* momentum_buffer(const Tensor<T>& p) const;
+    // Sets it: p must be one of the optimizer's parameters (ValueError), buf of p's shape (ShapeError).
+    void set_momentum_buffer(const Tensor<T>& p, const xt::xarray<T>& buf);
+
+protected:
+    void update() override;
+    // The constructor's checks, with `where` as prefix; step() applies them to every group before
+    // it moves anything, because param_groups() is writable: a scheduler or the user may have
+    // written a NaN or negative lr (torch checks lr only in the constructor).
+    void check_hyperparameters(const ParamGroup<T>& g, const std::string& where) const override;
 
 private:
-    void sparse_step(ParamGroup<T>& g, std::size_t i);
-    std::vector<xt::xarray<T>> bufs_;
-    std::vector<bool> has_buf_;
+    void sparse_step(const ParamGroup<T>& g, Tensor<T>& p);
 };
 
 }  // namespace optim
