@@ -1,8 +1,8 @@
 #pragma once
 // The text classifier behind examples/train_spam_filter: a fastText-style model,
-// EmbeddingBag(buckets, dim, mean, sparse) → Linear(dim, classes) → cross_entropy, on hashed
-// unigrams and bigrams of emails (headers apart from the body, MIME decoded, HTML stripped).
-// Kept in a header so the tests can run it on a toy corpus.
+// EmbeddingBag(buckets, dim, sum, sparse) over tf-idf weights → Linear(dim, classes) →
+// cross_entropy, on hashed unigrams and bigrams of emails (headers apart from the body, MIME
+// decoded, HTML stripped). Kept in a header so the tests can run it on a toy corpus.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -72,9 +72,21 @@ public:
 
 struct Dataset {
     std::vector<std::vector<std::int64_t>> features;  // hashed ids per document
-    std::vector<std::vector<float>> weights;          // tf-idf weight of each id, L2-normalised per document
+    std::vector<std::vector<float>> weights;          // tf-idf weight of each id (set_weights)
+    std::vector<std::size_t> header_features;         // per document: its first n ids are the header field's
     std::vector<std::int64_t> labels;
     std::vector<std::string> paths;
+
+    // Appends one email: its hashed features (hashed_features' order: subject, header names and
+    // values, then the body), and where the header field ends.
+    void add(const spam_filter::Email& e, std::size_t buckets, std::int64_t label, std::string path) {
+        features.push_back(spam_filter::hashed_features(e, buckets));
+        spam_filter::Email head = e;  // the same email without its body: the header field alone
+        head.body.clear();
+        header_features.push_back(spam_filter::hashed_features(head, buckets).size());
+        labels.push_back(label);
+        paths.push_back(std::move(path));
+    }
 };
 
 struct Corpus {
@@ -98,9 +110,7 @@ inline Corpus featurize(const spam_filter::TextCorpus& tc, std::size_t buckets) 
     for (std::size_t i = 0; i < tc.texts.size(); ++i) {
         const Email e = parse_email(tc.texts[i]);
         Dataset& d = tc.is_test[i] ? c.test : c.train;
-        d.features.push_back(hashed_features(e, buckets));
-        d.labels.push_back(tc.labels[i]);
-        d.paths.push_back(tc.paths[i]);
+        d.add(e, buckets, tc.labels[i], tc.paths[i]);
         if (!tc.is_test[i])  // names for the buckets, to explain the model afterwards
             for (auto& f : feature_strings(e)) ++string_counts[std::move(f)];
     }
@@ -131,19 +141,39 @@ inline std::vector<float> compute_idf(const Dataset& train, std::size_t buckets)
     return idf;
 }
 
-// Each occurrence of b weighs idf(b)/‖tf·idf‖₂, so a bag's sum is the document's L2-normalised
-// tf-idf vector times the embedding table.
+// Sublinear term frequency, as sklearn's TfidfVectorizer(sublinear_tf=True): a word said 20 times
+// weighs 1 + ln 20 ≈ 4 times one said once, not 20 times, so long repetitive emails (newsletters,
+// quoted threads) are not summed up by their few commonest words.
+inline double sublinear_tf(double tf) { return tf > 0 ? 1.0 + std::log(tf) : 0.0; }
+
+// An email is two fields, as in sklearn's ColumnTransformer of two TfidfVectorizers: the header
+// field (subject, header names and values) and the body. In each field a bucket b that occurs tf
+// times has the tf-idf value x_b = (1 + ln tf)·idf(b), and each field's vector x is L2-normalised
+// on its own, so a long body does not drown the headers' evidence (which mailer, which relays,
+// which list) nor a long header block a short body. Each of the tf occurrences carries
+// x_b / (tf·‖x‖₂): a bag's sum is the two normalised tf-idf vectors times the embedding table.
+// Documents without header_features (or past its end) are one field.
 inline void set_weights(Dataset& d, const std::vector<float>& idf) {
     d.weights.clear();
     std::unordered_map<std::int64_t, double> tf;
-    for (const auto& f : d.features) {
-        tf.clear();
-        for (auto b : f) tf[b] += 1.0;
-        double sq = 0;
-        for (const auto& [b, t] : tf) sq += (t * idf[std::size_t(b)]) * (t * idf[std::size_t(b)]);
-        const double inv = sq > 0 ? 1.0 / std::sqrt(sq) : 0.0;
+    for (std::size_t i = 0; i < d.features.size(); ++i) {
+        const auto& f = d.features[i];
         std::vector<float> w(f.size());
-        for (std::size_t k = 0; k < f.size(); ++k) w[k] = float(idf[std::size_t(f[k])] * inv);
+        const std::size_t split = i < d.header_features.size() ? std::min(d.header_features[i], f.size()) : 0;
+        for (const auto& [lo, hi] : {std::pair<std::size_t, std::size_t>{0, split}, {split, f.size()}}) {
+            tf.clear();
+            for (std::size_t k = lo; k < hi; ++k) tf[f[k]] += 1.0;
+            double sq = 0;
+            for (const auto& [b, t] : tf) {
+                const double x = sublinear_tf(t) * idf[std::size_t(b)];
+                sq += x * x;
+            }
+            const double inv = sq > 0 ? 1.0 / std::sqrt(sq) : 0.0;
+            for (std::size_t k = lo; k < hi; ++k) {
+                const double t = tf[f[k]];
+                w[k] = float(sublinear_tf(t) / t * idf[std::size_t(f[k])] * inv);
+            }
+        }
         d.weights.push_back(std::move(w));
     }
 }
@@ -264,7 +294,9 @@ inline int train(const Options& o, const Corpus& c, std::ostream& out, std::ostr
             start = int(st.epoch);
             out << "resumed from " << o.resume << " after epoch " << start << "\n";
         }
-        out << "model: EmbeddingBag(" << o.buckets << ", " << o.dim << ", mode='sum', sparse=True) over tf-idf weights -> Linear(" << o.dim
+        out << "model: EmbeddingBag(" << o.buckets << ", " << o.dim
+            << ", mode='sum', sparse=True) over tf-idf weights (1 + ln tf; headers and body L2-normalised apart) -> Linear("
+            << o.dim
             << ", " << K << ")  (" << (o.buckets * o.dim + o.dim * K + K) << " parameters)\n"
             << "train " << c.train.labels.size() << " emails, test " << c.test.labels.size() << " emails"
             << (c.skipped ? ", " + std::to_string(c.skipped) + " skipped" : "") << "\n";
@@ -392,8 +424,7 @@ inline int predict(const std::string& model_path, const std::vector<std::string>
             }
             std::string raw((std::istreambuf_iterator<char>(in)), {});
             Dataset one;
-            one.features.push_back(spam_filter::hashed_features(spam_filter::parse_email(raw), buckets));
-            one.labels.push_back(0);
+            one.add(spam_filter::parse_email(raw), buckets, 0, f);
             const auto& idf_t = model.idf.value();
             set_weights(one, std::vector<float>(idf_t.begin(), idf_t.end()));
             xt::xarray<std::int64_t> x, off, y;

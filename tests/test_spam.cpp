@@ -105,3 +105,47 @@ TEST_CASE("spam filter: stop and resume give the same model as a straight run", 
         if (a[i].first.find("seconds") == std::string::npos) CHECK(a[i].second.bytes == b[i].second.bytes);
     fs::remove_all(root);
 }
+
+TEST_CASE("spam filter: tf-idf weights are sublinear in tf and L2-normalised per field", "[spam]") {
+    // bucket 3 four times, bucket 5 once; idf 1 and 2
+    spam_classifier::Dataset d;
+    d.features = {{3, 5, 3, 3, 3}};
+    std::vector<float> idf(8, 1.0f);
+    idf[5] = 2.0f;
+    spam_classifier::set_weights(d, idf);
+    REQUIRE(d.weights.size() == 1);
+    const auto& w = d.weights[0];
+    REQUIRE(w.size() == 5);
+    const double x3 = double(w[0]) + w[2] + w[3] + w[4], x5 = w[1];  // the bag's value per bucket
+    CHECK(w[0] == w[2]);
+    CHECK(x3 / x5 == Approx((1 + std::log(4.0)) / 2.0));  // (1 + ln tf)·idf, not tf·idf (which gives 2)
+    CHECK(x3 * x3 + x5 * x5 == Approx(1.0));
+    spam_classifier::Dataset empty;
+    empty.features = {{}};
+    spam_classifier::set_weights(empty, idf);
+    CHECK(empty.weights[0].empty());
+
+    // two fields, each normalised on its own: headers {1, 2}, body {3, 3, 3, 3, 5}
+    spam_classifier::Dataset two;
+    two.features = {{1, 2, 3, 3, 3, 3, 5}};
+    two.header_features = {2};
+    spam_classifier::set_weights(two, idf);
+    const auto& v = two.weights[0];
+    CHECK(v[0] == Approx(1 / std::sqrt(2.0)));
+    CHECK(v[1] == Approx(1 / std::sqrt(2.0)));
+    const double y3 = double(v[2]) + v[3] + v[4] + v[5], y5 = v[6];
+    CHECK(y3 == Approx(x3));  // the body alone, as above
+    CHECK(y5 == Approx(x5));
+
+    // Dataset::add splits where hashed_features' header features end
+    spam_filter::Email e;
+    e.subject = "cheap pills";
+    e.header_names = {"x-mailer"};
+    e.body = "buy now";
+    spam_classifier::Dataset added;
+    added.add(e, 1 << 10, 1, "mail");
+    CHECK(added.header_features == std::vector<std::size_t>{4});  // s:cheap, s:pills, s:cheap pills, h:x-mailer
+    CHECK(added.features[0] == spam_filter::hashed_features(e, 1 << 10));
+    CHECK(added.features[0].size() == 7);
+    CHECK(added.labels == std::vector<std::int64_t>{1});
+}
