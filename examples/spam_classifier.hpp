@@ -1,8 +1,10 @@
 #pragma once
 // The text classifier behind examples/train_spam_filter: a fastText-style model,
-// EmbeddingBag(buckets, dim, mean, sparse) → Linear(dim, classes) → cross_entropy, on hashed
-// unigrams and bigrams of emails (headers apart from the body, MIME decoded, HTML stripped).
-// Kept in a header so the tests can run it on a toy corpus.
+// EmbeddingBag(buckets, dim, sum, sparse) over tf-idf weights → Linear(dim, classes) →
+// cross_entropy, on hashed unigrams and bigrams of emails (headers apart from the body, MIME
+// decoded, HTML stripped). Kept in a header so the tests can run it on a toy corpus.
+// The report explains it: the features that separate the classes (feature_scores), and each
+// prediction's probability and log-odds with the digits it needs (describe_prediction).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -10,6 +12,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -44,6 +47,7 @@ struct Options {
     bool quiet = false;
     bool spamassassin = true;  // map easy-ham-*/hard-ham-* → ham, spam-* → spam
     std::size_t top_tokens = 20;
+    std::size_t show_mistakes = 20;  // misclassified test emails listed at the end
 };
 
 // EmbeddingBag → Linear: logits (B, classes) for bags of hashed feature ids.
@@ -72,9 +76,21 @@ public:
 
 struct Dataset {
     std::vector<std::vector<std::int64_t>> features;  // hashed ids per document
-    std::vector<std::vector<float>> weights;          // tf-idf weight of each id, L2-normalised per document
+    std::vector<std::vector<float>> weights;          // tf-idf weight of each id (set_weights)
+    std::vector<std::size_t> header_features;         // per document: its first n ids are the header field's
     std::vector<std::int64_t> labels;
     std::vector<std::string> paths;
+
+    // Appends one email: its hashed features (hashed_features' order: subject, header names and
+    // values, then the body), and where the header field ends.
+    void add(const spam_filter::Email& e, std::size_t buckets, std::int64_t label, std::string path) {
+        features.push_back(spam_filter::hashed_features(e, buckets));
+        spam_filter::Email head = e;  // the same email without its body: the header field alone
+        head.body.clear();
+        header_features.push_back(spam_filter::hashed_features(head, buckets).size());
+        labels.push_back(label);
+        paths.push_back(std::move(path));
+    }
 };
 
 struct Corpus {
@@ -98,9 +114,7 @@ inline Corpus featurize(const spam_filter::TextCorpus& tc, std::size_t buckets) 
     for (std::size_t i = 0; i < tc.texts.size(); ++i) {
         const Email e = parse_email(tc.texts[i]);
         Dataset& d = tc.is_test[i] ? c.test : c.train;
-        d.features.push_back(hashed_features(e, buckets));
-        d.labels.push_back(tc.labels[i]);
-        d.paths.push_back(tc.paths[i]);
+        d.add(e, buckets, tc.labels[i], tc.paths[i]);
         if (!tc.is_test[i])  // names for the buckets, to explain the model afterwards
             for (auto& f : feature_strings(e)) ++string_counts[std::move(f)];
     }
@@ -131,19 +145,39 @@ inline std::vector<float> compute_idf(const Dataset& train, std::size_t buckets)
     return idf;
 }
 
-// Each occurrence of b weighs idf(b)/‖tf·idf‖₂, so a bag's sum is the document's L2-normalised
-// tf-idf vector times the embedding table.
+// Sublinear term frequency, as sklearn's TfidfVectorizer(sublinear_tf=True): a word said 20 times
+// weighs 1 + ln 20 ≈ 4 times one said once, not 20 times, so long repetitive emails (newsletters,
+// quoted threads) are not summed up by their few commonest words.
+inline double sublinear_tf(double tf) { return tf > 0 ? 1.0 + std::log(tf) : 0.0; }
+
+// An email is two fields, as in sklearn's ColumnTransformer of two TfidfVectorizers: the header
+// field (subject, header names and values) and the body. In each field a bucket b that occurs tf
+// times has the tf-idf value x_b = (1 + ln tf)·idf(b), and each field's vector x is L2-normalised
+// on its own, so a long body does not drown the headers' evidence (which mailer, which relays,
+// which list) nor a long header block a short body. Each of the tf occurrences carries
+// x_b / (tf·‖x‖₂): a bag's sum is the two normalised tf-idf vectors times the embedding table.
+// Documents without header_features (or past its end) are one field.
 inline void set_weights(Dataset& d, const std::vector<float>& idf) {
     d.weights.clear();
     std::unordered_map<std::int64_t, double> tf;
-    for (const auto& f : d.features) {
-        tf.clear();
-        for (auto b : f) tf[b] += 1.0;
-        double sq = 0;
-        for (const auto& [b, t] : tf) sq += (t * idf[std::size_t(b)]) * (t * idf[std::size_t(b)]);
-        const double inv = sq > 0 ? 1.0 / std::sqrt(sq) : 0.0;
+    for (std::size_t i = 0; i < d.features.size(); ++i) {
+        const auto& f = d.features[i];
         std::vector<float> w(f.size());
-        for (std::size_t k = 0; k < f.size(); ++k) w[k] = float(idf[std::size_t(f[k])] * inv);
+        const std::size_t split = i < d.header_features.size() ? std::min(d.header_features[i], f.size()) : 0;
+        for (const auto& [lo, hi] : {std::pair<std::size_t, std::size_t>{0, split}, {split, f.size()}}) {
+            tf.clear();
+            for (std::size_t k = lo; k < hi; ++k) tf[f[k]] += 1.0;
+            double sq = 0;
+            for (const auto& [b, t] : tf) {
+                const double x = sublinear_tf(t) * idf[std::size_t(b)];
+                sq += x * x;
+            }
+            const double inv = sq > 0 ? 1.0 / std::sqrt(sq) : 0.0;
+            for (std::size_t k = lo; k < hi; ++k) {
+                const double t = tf[f[k]];
+                w[k] = float(sublinear_tf(t) / t * idf[std::size_t(f[k])] * inv);
+            }
+        }
         d.weights.push_back(std::move(w));
     }
 }
@@ -173,7 +207,55 @@ struct EvalResult {
     double loss = 0, accuracy = 0;
 };
 
-inline EvalResult evaluate(FastText& model, const Dataset& d, tapegrad::train::ConfusionMatrix* cm) {
+// The log-odds of class k against the others, ln p_k − ln(1 − p_k), from one row of logits: in
+// double, as logit_k − logsumexp of the other logits, so it stays exact where p_k rounds to 1.
+inline double log_odds(const std::vector<double>& logits, std::size_t k) {
+    double mx = -std::numeric_limits<double>::infinity();
+    for (std::size_t j = 0; j < logits.size(); ++j)
+        if (j != k) mx = std::max(mx, logits[j]);
+    if (!std::isfinite(mx)) return std::numeric_limits<double>::infinity();  // one class only
+    double sum = 0;
+    for (std::size_t j = 0; j < logits.size(); ++j)
+        if (j != k) sum += std::exp(logits[j] - mx);
+    return logits[k] - (mx + std::log(sum));
+}
+
+// The probability sigmoid(lo) of a log-odds, with as many digits as it takes to tell it from 1
+// (or 0): 0.9800, 0.999987, and past six nines "1 - 3.2e-09" (1 − p itself is computed as
+// sigmoid(−lo), never by subtraction, so it keeps its precision).
+inline std::string format_probability(double lo) {
+    if (std::isnan(lo)) return "nan";  // a diverged model
+    if (std::isinf(lo)) return lo > 0 ? "1" : "0";
+    std::ostringstream os;
+    const double p = 1.0 / (1.0 + std::exp(-lo)), q = 1.0 / (1.0 + std::exp(lo));  // q = 1 − p
+    if (q < 1e-6) {
+        os << "1 - " << std::scientific << std::setprecision(1) << q;
+    } else if (p < 1e-6) {
+        os << std::scientific << std::setprecision(1) << p;
+    } else {
+        const double small = std::min(p, q);  // show it with two significant digits, at least 4 places
+        const int places = std::max(4, int(std::ceil(-std::log10(small))) + 1);
+        os << std::fixed << std::setprecision(places) << p;
+    }
+    return os.str();
+}
+
+// "spam (p=0.999987, log-odds +11.26)": the class with the largest logit, its probability and
+// log-odds against the others.
+inline std::string describe_prediction(const std::vector<double>& logits, const std::vector<std::string>& class_names) {
+    const std::size_t k = std::size_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    const double lo = log_odds(logits, k);
+    std::ostringstream os;
+    os << class_names.at(k) << " (p=" << format_probability(lo) << ", log-odds " << std::showpos << std::fixed
+       << std::setprecision(2) << lo << ")";
+    return os.str();
+}
+
+// Misclassified documents: index into the dataset and the document's logits.
+using Mistakes = std::vector<std::pair<std::size_t, std::vector<double>>>;
+
+inline EvalResult evaluate(FastText& model, const Dataset& d, tapegrad::train::ConfusionMatrix* cm,
+                           Mistakes* mistakes = nullptr) {
     using namespace tapegrad;
     NoGradGuard ng;
     std::vector<std::size_t> order(d.labels.size());
@@ -188,44 +270,138 @@ inline EvalResult evaluate(FastText& model, const Dataset& d, tapegrad::train::C
         auto logits = model.forward(ids, off, w);
         loss += double(cross_entropy(logits, y, Tensor<float>(), -100, Reduction::Sum).item());
         auto pred = argmax(logits, 1);
+        const auto& lv = logits.value();
         for (std::size_t i = 0; i < y.size(); ++i) {
             correct += pred(i) == y(i);
             if (cm) cm->add(y(i), pred(i));
+            if (mistakes && pred(i) != y(i)) {
+                std::vector<double> row(lv.shape()[1]);
+                for (std::size_t j = 0; j < row.size(); ++j) row[j] = double(lv(i, j));
+                mistakes->emplace_back(lo + i, std::move(row));
+            }
         }
     }
     const double n = double(std::max<std::size_t>(1, d.labels.size()));
     return {loss / n, double(correct) / n};
 }
 
-// The features that push hardest towards each class: score_c(b) = (W_c − mean_k W_k)·e_b, over
-// buckets seen at least 3 times in training (each bucket named by one feature that hashed there).
-inline void print_top_tokens(FastText& model, const Corpus& c, std::size_t top, std::ostream& out) {
+// How each bucket separates one class from the rest, from the model and the training documents.
+//   v_c(b)   = (W_c − mean_{k≠c} W_k)·E_b: the log-odds of c against the others (for two classes,
+//              spam − ham) added per unit of tf-idf weight of b;
+//   m_c(b)   = the mean tf-idf weight of b over the training documents of class c (0 where absent),
+//              m_¬c(b) the same over the documents of the other classes;
+//   score    = v_c(b)·(m_c(b) − m_¬c(b)): b's share of the gap between the mean log-odds of the
+//              documents of c and of the others. The scores of all buckets add up to that gap.
+// A stop word ("the", "to") is in nearly every document of both classes with about the same
+// weight, so m_c − m_¬c ≈ 0 and it scores ≈ 0 however large v_c is: only features that are both
+// used by the model and more frequent in c than elsewhere rank high (and only those at least twice
+// as frequent are listed, see below). push = v_c(b) times b's mean weight in the documents
+// containing it: what b adds to the log-odds of a typical email with it.
+struct FeatureScore {
+    std::int64_t bucket = 0;
+    double score = 0, push = 0;
+    std::vector<std::size_t> docs;  // training documents of each class containing the bucket
+};
+
+// The top features of each class, best first. gaps (if given) receives, per class, the sum of the
+// scores of all buckets: the gap they explain.
+inline std::vector<std::vector<FeatureScore>> feature_scores(FastText& model, const Corpus& c, std::size_t top,
+                                                             std::vector<double>* gaps = nullptr) {
     const auto& E = model.embedding->weight.value();
     const auto& W = model.fc->weight.value();
-    const std::size_t K = W.shape()[0], D = W.shape()[1];
-    for (std::size_t cls = 0; cls < K; ++cls) {
-        std::vector<double> dir(D, 0.0);
+    const std::size_t K = W.shape()[0], D = W.shape()[1], B = E.shape()[0];
+    // per class: summed weight and document count of each bucket over the training documents
+    std::vector<std::vector<double>> wsum(K, std::vector<double>(B, 0.0));
+    std::vector<std::vector<std::uint32_t>> df(K, std::vector<std::uint32_t>(B, 0));
+    std::vector<std::size_t> n_docs(K, 0);
+    std::vector<std::int64_t> uniq;
+    for (std::size_t i = 0; i < c.train.features.size(); ++i) {
+        const auto y = std::size_t(c.train.labels[i]);
+        const auto& f = c.train.features[i];
+        ++n_docs[y];
+        for (std::size_t k = 0; k < f.size(); ++k) wsum[y][std::size_t(f[k])] += c.train.weights[i][k];
+        uniq = f;
+        std::sort(uniq.begin(), uniq.end());
+        uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
+        for (auto b : uniq) ++df[y][std::size_t(b)];
+    }
+    std::vector<std::vector<FeatureScore>> result(K);
+    if (gaps) gaps->assign(K, 0.0);
+    for (std::size_t cls = 0; cls < K && K > 1; ++cls) {
+        std::vector<double> dir(D, 0.0);  // W_c − mean of the other rows
         for (std::size_t j = 0; j < D; ++j) {
-            double mean = 0;
-            for (std::size_t k = 0; k < K; ++k) mean += W(k, j);
-            dir[j] = W(cls, j) - mean / double(K);
+            double others = 0;
+            for (std::size_t k = 0; k < K; ++k)
+                if (k != cls) others += W(k, j);
+            dir[j] = W(cls, j) - others / double(K - 1);
         }
-        std::vector<std::pair<double, std::int64_t>> scored;
-        for (const auto& [b, nm] : c.bucket_names) {
-            if (nm.second < 3) continue;
-            double s = 0;
-            for (std::size_t j = 0; j < D; ++j) s += dir[j] * E(std::size_t(b), j);
-            scored.emplace_back(s, b);
+        const double n_c = double(std::max<std::size_t>(1, n_docs[cls]));
+        const double n_rest = double(std::max<std::size_t>(1, c.train.features.size() - n_docs[cls]));
+        std::vector<FeatureScore> scored;
+        double total = 0;
+        for (std::size_t b = 0; b < B; ++b) {
+            double w_c = wsum[cls][b], w_all = 0;
+            std::size_t d_all = 0;
+            for (std::size_t k = 0; k < K; ++k) w_all += wsum[k][b], d_all += df[k][b];
+            if (d_all == 0) continue;
+            double v = 0;
+            for (std::size_t j = 0; j < D; ++j) v += dir[j] * E(b, j);
+            const double contrast = w_c / n_c - (w_all - w_c) / n_rest;
+            total += v * contrast;
+            // Listed as a feature of c: the model pushes it towards c, and it discriminates — the share
+            // of c's training emails that contain it is at least twice that of the others' (so "you",
+            // in 81% of spam and 54% of ham, is not listed; "your", 77% against 31%, is). Seen in 3+.
+            const double rate_c = double(df[cls][b]) / n_c, rate_rest = double(d_all - df[cls][b]) / n_rest;
+            if (v <= 0 || contrast <= 0 || rate_c < 2 * rate_rest || d_all < 3 ||
+                !c.bucket_names.count(std::int64_t(b)))
+                continue;
+            FeatureScore fs;
+            fs.bucket = std::int64_t(b);
+            fs.score = v * contrast;
+            fs.push = v * w_all / double(d_all);
+            for (std::size_t k = 0; k < K; ++k) fs.docs.push_back(df[k][b]);
+            scored.push_back(std::move(fs));
         }
+        if (gaps) (*gaps)[cls] = total;
         const std::size_t n = std::min(top, scored.size());
         std::partial_sort(scored.begin(), scored.begin() + std::ptrdiff_t(n), scored.end(),
-                          [](const auto& a, const auto& b) { return a.first > b.first; });
-        out << "features pushing hardest towards '" << c.class_names[cls] << "':\n";
-        for (std::size_t k = 0; k < n; ++k) {
-            const auto& nm = c.bucket_names.at(scored[k].second);
-            out << "  " << std::setw(2) << k + 1 << ". " << std::left << std::setw(28) << nm.first << std::right
-                << " score " << std::fixed << std::setprecision(3) << scored[k].first << std::defaultfloat << "  (seen "
-                << nm.second << "x)\n";
+                          [](const auto& x, const auto& y) { return x.score > y.score; });
+        scored.resize(n);
+        result[cls] = std::move(scored);
+    }
+    return result;
+}
+
+inline void print_top_tokens(FastText& model, const Corpus& c, std::size_t top, std::ostream& out) {
+    const std::size_t K = c.class_names.size();
+    std::vector<double> gaps;
+    const auto scores = feature_scores(model, c, top, &gaps);
+    std::vector<std::size_t> n_docs(K, 0);
+    for (auto y : c.train.labels) ++n_docs[std::size_t(y)];
+    out << "Features (at least twice as frequent in the class's training emails as in the others'):\n"
+           "  score  its share of the gap between the mean log-odds (class vs the rest) of the class's\n"
+           "         training emails and of the others' (the gap is the sum over all features)\n"
+           "  push   the log-odds it adds, on average, to a training email that contains it\n"
+           "  then   how many training emails of each class contain it (of";
+    for (std::size_t k = 0; k < K; ++k) out << (k ? ", " : " ") << n_docs[k] << " " << c.class_names[k];
+    out << ")\n";
+    for (std::size_t cls = 0; cls < K && K > 1; ++cls) {
+        out << "features pushing hardest towards '" << c.class_names[cls] << "' (gap " << std::fixed
+            << std::setprecision(2) << gaps[cls] << std::defaultfloat << "):\n";
+        out << "      " << std::left << std::setw(34) << "feature" << std::right << std::setw(8) << "score" << std::setw(9)
+            << "push";
+        for (std::size_t k = 0; k < K; ++k) out << std::setw(std::max<int>(7, int(c.class_names[k].size()) + 1)) << c.class_names[k];
+        out << "\n";
+        for (std::size_t r = 0; r < scores[cls].size(); ++r) {
+            const auto& fs = scores[cls][r];
+            std::string name = c.bucket_names.at(fs.bucket).first;
+            if (name.size() > 33) name = name.substr(0, 30) + "...";
+            out << "  " << std::setw(2) << r + 1 << ". " << std::left << std::setw(34) << name << std::right << std::fixed
+                << std::setprecision(3) << std::setw(8) << fs.score << std::showpos << std::setprecision(2)
+                << std::setw(9) << fs.push << std::noshowpos << std::defaultfloat;
+            for (std::size_t k = 0; k < K; ++k)
+                out << std::setw(std::max<int>(7, int(c.class_names[k].size()) + 1)) << fs.docs[k];
+            out << "\n";
         }
     }
 }
@@ -264,7 +440,9 @@ inline int train(const Options& o, const Corpus& c, std::ostream& out, std::ostr
             start = int(st.epoch);
             out << "resumed from " << o.resume << " after epoch " << start << "\n";
         }
-        out << "model: EmbeddingBag(" << o.buckets << ", " << o.dim << ", mode='sum', sparse=True) over tf-idf weights -> Linear(" << o.dim
+        out << "model: EmbeddingBag(" << o.buckets << ", " << o.dim
+            << ", mode='sum', sparse=True) over tf-idf weights (1 + ln tf; headers and body L2-normalised apart) -> Linear("
+            << o.dim
             << ", " << K << ")  (" << (o.buckets * o.dim + o.dim * K + K) << " parameters)\n"
             << "train " << c.train.labels.size() << " emails, test " << c.test.labels.size() << " emails"
             << (c.skipped ? ", " + std::to_string(c.skipped) + " skipped" : "") << "\n";
@@ -331,7 +509,8 @@ inline int train(const Options& o, const Corpus& c, std::ostream& out, std::ostr
             return 0;
         }
         train::ConfusionMatrix cm(c.class_names);
-        const EvalResult ev = evaluate(model, c.test, &cm);
+        Mistakes mistakes;
+        const EvalResult ev = evaluate(model, c.test, &cm, &mistakes);
         out << "\nconfusion matrix on the " << c.test.labels.size() << " test emails:\n";
         cm.print(out);
         const auto spam_it = std::find(c.class_names.begin(), c.class_names.end(), "spam");
@@ -340,7 +519,17 @@ inline int train(const Options& o, const Corpus& c, std::ostream& out, std::ostr
             out << std::fixed << std::setprecision(4) << "spam: precision " << cm.precision(s) << "  recall "
                 << cm.recall(s) << "  F1 " << cm.f1(s) << std::defaultfloat << "\n";
         }
-        out << "final test accuracy " << std::fixed << std::setprecision(4) << ev.accuracy << std::defaultfloat << "\n\n";
+        out << "final test accuracy " << std::fixed << std::setprecision(4) << ev.accuracy << std::defaultfloat << "\n";
+        if (!mistakes.empty()) {
+            // what the model said about the emails it got wrong, as --predict would print it
+            out << "misclassified test emails (" << mistakes.size() << "):\n";
+            for (std::size_t m = 0; m < std::min<std::size_t>(mistakes.size(), o.show_mistakes); ++m)
+                out << "  " << c.test.paths[mistakes[m].first] << ": "
+                    << describe_prediction(mistakes[m].second, c.class_names) << ", truly "
+                    << c.class_names[std::size_t(c.test.labels[mistakes[m].first])] << "\n";
+            if (mistakes.size() > o.show_mistakes) out << "  ... and " << mistakes.size() - o.show_mistakes << " more\n";
+        }
+        out << "\n";
         print_top_tokens(model, c, o.top_tokens, out);
         if (!o.metrics.empty()) out << "metrics: " << o.metrics << "\n";
         if (!o.plot.empty()) out << "plot: " << o.plot << "\n";
@@ -355,7 +544,8 @@ inline int train(const Options& o, const Corpus& c, std::ostream& out, std::ostr
     }
 }
 
-// Loads a model saved by train (--save) and prints each email's class and its probability.
+// Loads a model saved by train (--save) and prints each email's class, its probability and its
+// log-odds (describe_prediction).
 inline int predict(const std::string& model_path, const std::vector<std::string>& files,
                    const std::vector<std::string>& class_names, std::ostream& out, std::ostream& err) {
     using namespace tapegrad;
@@ -392,17 +582,16 @@ inline int predict(const std::string& model_path, const std::vector<std::string>
             }
             std::string raw((std::istreambuf_iterator<char>(in)), {});
             Dataset one;
-            one.features.push_back(spam_filter::hashed_features(spam_filter::parse_email(raw), buckets));
-            one.labels.push_back(0);
+            one.add(spam_filter::parse_email(raw), buckets, 0, f);
             const auto& idf_t = model.idf.value();
             set_weights(one, std::vector<float>(idf_t.begin(), idf_t.end()));
             xt::xarray<std::int64_t> x, off, y;
             xt::xarray<float> w;
             make_batch(one, {0}, 0, 1, x, off, y, w);
-            auto p = softmax(model.forward(x, off, w), 1);
-            const std::size_t k = std::size_t(argmax(p, 1)(0));
-            out << f << ": " << class_names[k] << " (p=" << std::fixed << std::setprecision(4) << p.value()(0, k)
-                << std::defaultfloat << ")\n";
+            const auto logits = model.forward(x, off, w).value();
+            std::vector<double> row(classes);
+            for (std::size_t j = 0; j < classes; ++j) row[j] = double(logits(0, j));
+            out << f << ": " << describe_prediction(row, class_names) << "\n";
         }
         return status;
     } catch (const tapegrad::Error& e) {

@@ -5,6 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <numeric>
+#include <sstream>
 
 #include "../examples/spam_classifier.hpp"
 
@@ -57,18 +60,124 @@ TEST_CASE("the spam filter learns a toy corpus, explains itself, and predicts fr
     REQUIRE(spam_classifier::train(o, corpus, out, err) == 0);
     INFO(out.str() << err.str());
     CHECK_THAT(out.str(), Contains("final test accuracy 1.0000") && Contains("spam: precision") &&
-                              Contains("features pushing hardest towards 'spam'"));
-    // the words that push towards spam are spam words
+                              Contains("(of 48 ham, 48 spam)") &&
+                              Contains("features pushing hardest towards 'spam' (gap ") &&
+                              Contains("features pushing hardest towards 'ham' (gap ") &&
+                              !Contains("misclassified test emails"));
+    // Each list holds that class's own words, each with its score, push and training-email counts
+    // per class; "the", in a quarter of the words of both classes, is a stop word and in neither.
     const std::string text = out.str();
-    const auto at = text.find("towards 'spam'");
-    CHECK((text.find("money", at) != std::string::npos || text.find("free", at) != std::string::npos ||
-           text.find("cash", at) != std::string::npos || text.find("prize", at) != std::string::npos ||
-           text.find("offer", at) != std::string::npos));
+    const std::vector<std::string> ham_words = {"meeting", "patch", "kernel", "review", "tomorrow",
+                                                "build", "thanks", "release", "bug", "list"};
+    const std::vector<std::string> spam_words = {"free", "money", "offer", "winner", "click",
+                                                 "cash", "prize", "credit", "cheap", "viagra"};
+    auto rows = [&](const std::string& cls) {  // the feature rows under "towards '<cls>'"
+        std::vector<std::vector<std::string>> out_rows;
+        std::istringstream in(text.substr(text.find("towards '" + cls + "'")));
+        std::string line;
+        std::getline(in, line);  // heading
+        std::getline(in, line);  // column names
+        CHECK_THAT(line, Contains("feature") && Contains("score") && Contains("push") && Contains("ham") && Contains("spam"));
+        while (std::getline(in, line) && line.size() > 4 && line[4] == '.') {
+            std::istringstream ls(line);
+            std::vector<std::string> cols;
+            for (std::string w; ls >> w;) cols.push_back(w);
+            out_rows.push_back(cols);
+        }
+        return out_rows;
+    };
+    for (const std::string cls : {"ham", "spam"}) {
+        const auto r = rows(cls);
+        REQUIRE(r.size() == 5);  // o.top_tokens
+        const auto& own = cls == "spam" ? spam_words : ham_words;
+        std::size_t own_words = 0;
+        double last_score = 1e300;
+        for (const auto& cols : r) {
+            INFO(cls << ": " << cols[1]);
+            // rank, feature (one or two words, maybe prefixed), score, push, ham count, spam count
+            REQUIRE(cols.size() >= 6);
+            const std::size_t n = cols.size();
+            const double score = std::stod(cols[n - 4]), push = std::stod(cols[n - 3]);
+            const long in_ham = std::stol(cols[n - 2]), in_spam = std::stol(cols[n - 1]);
+            CHECK(score > 0);
+            CHECK(score <= last_score);  // best first
+            last_score = score;
+            CHECK(push > 0);
+            // at least twice as frequent in its class (the toy's training set has 48 emails of each)
+            CHECK((cls == "spam" ? in_spam >= 2 * in_ham : in_ham >= 2 * in_spam));
+            CHECK((cls == "spam" ? in_spam : in_ham) > 0);
+            CHECK(in_ham + in_spam >= 3);
+            for (std::size_t k = 1; k + 4 < n; ++k) CHECK(cols[k] != "the");
+            for (std::size_t k = 1; k + 4 < n; ++k)
+                for (const auto& w : own) own_words += cols[k].find(w) != std::string::npos;
+        }
+        CHECK(own_words >= 3);
+    }
 
+    // The scores are shares of a gap: summed over all buckets they give the difference between the
+    // mean spam − ham log-odds of the spam and of the ham training emails, computed here directly.
+    tapegrad::Generator g0(0);
+    spam_classifier::FastText model(o.buckets, o.dim, 2, g0);
+    tapegrad::train::load_model(o.save, model);
+    std::vector<double> gaps;
+    const auto scores = spam_classifier::feature_scores(model, corpus, 1000, &gaps);
+    {
+        tapegrad::NoGradGuard ng;
+        std::vector<std::size_t> order(corpus.train.labels.size());
+        std::iota(order.begin(), order.end(), std::size_t(0));
+        xt::xarray<std::int64_t> ids, off, y;
+        xt::xarray<float> w;
+        spam_classifier::make_batch(corpus.train, order, 0, order.size(), ids, off, y, w);
+        const auto logits = model.forward(ids, off, w).value();
+        double mean[2] = {0, 0};
+        std::size_t n[2] = {0, 0};
+        for (std::size_t i = 0; i < order.size(); ++i) {
+            mean[y(i)] += double(logits(i, 1)) - double(logits(i, 0));
+            ++n[y(i)];
+        }
+        const double gap = mean[1] / double(n[1]) - mean[0] / double(n[0]);
+        CHECK(gap > 1);
+        CHECK(gaps[1] == Approx(gap).epsilon(1e-3));
+        CHECK(gaps[0] == Approx(gap).epsilon(1e-3));  // two classes: ham's gap is the same one
+    }
+    // every listed bucket is counted right: the training emails of each class that contain it
+    for (std::size_t cls = 0; cls < 2; ++cls)
+        for (const auto& fs : scores[cls]) {
+            std::size_t df[2] = {0, 0};
+            for (std::size_t i = 0; i < corpus.train.features.size(); ++i) {
+                const auto& f = corpus.train.features[i];
+                df[corpus.train.labels[i]] += std::find(f.begin(), f.end(), fs.bucket) != f.end();
+            }
+            CHECK(fs.docs == std::vector<std::size_t>{df[0], df[1]});
+        }
+    // a test set whose labels are all wrong: every email is listed as a mistake, with its logits
+    spam_classifier::Dataset flipped = corpus.test;
+    for (auto& label : flipped.labels) label = 1 - label;
+    spam_classifier::Mistakes mistakes;
+    CHECK(spam_classifier::evaluate(model, flipped, nullptr, &mistakes).accuracy == 0.0);
+    REQUIRE(mistakes.size() == flipped.labels.size());
+    for (std::size_t i = 0; i < mistakes.size(); ++i) {
+        CHECK(mistakes[i].first == i);
+        REQUIRE(mistakes[i].second.size() == 2);
+        CHECK((mistakes[i].second[1] > mistakes[i].second[0]) == (corpus.test.labels[i] == 1));
+    }
+
+    // --predict: the class, its probability and log-odds, which agree with each other
     std::ostringstream pout, perr;
     const std::string ham = (root / "ham" / "1001.txt").string(), spam = (root / "spam" / "1002.txt").string();
     CHECK(spam_classifier::predict(o.save, {ham, spam}, {"ham", "spam"}, pout, perr) == 0);
-    CHECK_THAT(pout.str(), Contains(ham + ": ham (p=") && Contains(spam + ": spam (p="));
+    CHECK_THAT(pout.str(), Contains(ham + ": ham (p=") && Contains(spam + ": spam (p=") && Contains(", log-odds +"));
+    {
+        std::istringstream in(pout.str());
+        for (std::string line; std::getline(in, line);) {
+            INFO(line);
+            const auto p_at = line.find("(p=") + 3, lo_at = line.find("log-odds ") + 9;
+            const double lo = std::stod(line.substr(lo_at));
+            CHECK(lo > 0);
+            const std::string p = line.substr(p_at, line.find(',', p_at) - p_at);
+            CHECK(p == spam_classifier::format_probability(lo + 0.0));
+        }
+    }
     // a missing file is reported and counted, the rest still classified
     std::ostringstream p2, e2;
     CHECK(spam_classifier::predict(o.save, {(root / "nope.txt").string(), ham}, {"ham", "spam"}, p2, e2) == 2);
@@ -104,4 +213,70 @@ TEST_CASE("spam filter: stop and resume give the same model as a straight run", 
     for (std::size_t i = 0; i < a.size(); ++i)
         if (a[i].first.find("seconds") == std::string::npos) CHECK(a[i].second.bytes == b[i].second.bytes);
     fs::remove_all(root);
+}
+
+TEST_CASE("spam filter: probabilities near 1 keep their digits, log-odds are exact", "[spam]") {
+    using spam_classifier::format_probability;
+    using spam_classifier::log_odds;
+    CHECK(format_probability(0.0) == "0.5000");
+    CHECK(format_probability(std::log(0.98 / 0.02)) == "0.9800");
+    CHECK(format_probability(std::log((1 - 1.3e-5) / 1.3e-5)) == "0.999987");  // not 1.0000
+    CHECK(format_probability(std::log((1 - 2.5e-3) / 2.5e-3)) == "0.9975");
+    CHECK(format_probability(20.0) == "1 - 2.1e-09");   // 1 − p = e^−20 / (1 + e^−20)
+    CHECK(format_probability(40.0) == "1 - 4.2e-18");   // far below float's and double's 1 − ε
+    CHECK(format_probability(-20.0) == "2.1e-09");
+    CHECK(format_probability(std::log(0.02 / 0.98)) == "0.0200");
+    CHECK(format_probability(std::numeric_limits<double>::infinity()) == "1");  // a single class
+    CHECK(format_probability(-std::numeric_limits<double>::infinity()) == "0");
+    CHECK(format_probability(std::nan("")) == "nan");
+    CHECK(log_odds({0.0, 30.0}, 1) == 30.0);
+    CHECK(log_odds({0.0, 30.0}, 0) == -30.0);
+    CHECK(log_odds({1.0, 1.0, 1.0}, 2) == Approx(-std::log(2.0)));  // p = 1/3 against 2/3
+    CHECK(log_odds({500.0, -500.0}, 0) == 1000.0);                  // no overflow
+    CHECK(spam_classifier::describe_prediction({0.0, 40.0}, {"ham", "spam"}) == "spam (p=1 - 4.2e-18, log-odds +40.00)");
+    CHECK(spam_classifier::describe_prediction({2.0, -1.0}, {"ham", "spam"}) == "ham (p=0.9526, log-odds +3.00)");
+}
+
+TEST_CASE("spam filter: tf-idf weights are sublinear in tf and L2-normalised per field", "[spam]") {
+    // bucket 3 four times, bucket 5 once; idf 1 and 2
+    spam_classifier::Dataset d;
+    d.features = {{3, 5, 3, 3, 3}};
+    std::vector<float> idf(8, 1.0f);
+    idf[5] = 2.0f;
+    spam_classifier::set_weights(d, idf);
+    REQUIRE(d.weights.size() == 1);
+    const auto& w = d.weights[0];
+    REQUIRE(w.size() == 5);
+    const double x3 = double(w[0]) + w[2] + w[3] + w[4], x5 = w[1];  // the bag's value per bucket
+    CHECK(w[0] == w[2]);
+    CHECK(x3 / x5 == Approx((1 + std::log(4.0)) / 2.0));  // (1 + ln tf)·idf, not tf·idf (which gives 2)
+    CHECK(x3 * x3 + x5 * x5 == Approx(1.0));
+    spam_classifier::Dataset empty;
+    empty.features = {{}};
+    spam_classifier::set_weights(empty, idf);
+    CHECK(empty.weights[0].empty());
+
+    // two fields, each normalised on its own: headers {1, 2}, body {3, 3, 3, 3, 5}
+    spam_classifier::Dataset two;
+    two.features = {{1, 2, 3, 3, 3, 3, 5}};
+    two.header_features = {2};
+    spam_classifier::set_weights(two, idf);
+    const auto& v = two.weights[0];
+    CHECK(v[0] == Approx(1 / std::sqrt(2.0)));
+    CHECK(v[1] == Approx(1 / std::sqrt(2.0)));
+    const double y3 = double(v[2]) + v[3] + v[4] + v[5], y5 = v[6];
+    CHECK(y3 == Approx(x3));  // the body alone, as above
+    CHECK(y5 == Approx(x5));
+
+    // Dataset::add splits where hashed_features' header features end
+    spam_filter::Email e;
+    e.subject = "cheap pills";
+    e.header_names = {"x-mailer"};
+    e.body = "buy now";
+    spam_classifier::Dataset added;
+    added.add(e, 1 << 10, 1, "mail");
+    CHECK(added.header_features == std::vector<std::size_t>{4});  // s:cheap, s:pills, s:cheap pills, h:x-mailer
+    CHECK(added.features[0] == spam_filter::hashed_features(e, 1 << 10));
+    CHECK(added.features[0].size() == 7);
+    CHECK(added.labels == std::vector<std::int64_t>{1});
 }

@@ -202,6 +202,18 @@ TEST_CASE("parse_email: headers apart, mbox line, unfolding, plain body", "[text
     CHECK(e.body == "Hello there.\n");
     CHECK(e.header_names == Strings{"return-path", "received", "message-id", "date", "subject", "subject"});
     CHECK(!has_word(e.body + " " + e.subject, "esmtp"));
+    // Received: unfolded, only the protocol after "with" (on the continuation line here); Message-ID
+    // and Date: no value at all
+    using Values = std::vector<std::pair<std::string, std::string>>;
+    CHECK(e.header_values == Values{{"return-path", " <a@b.c>"}, {"received", "esmtp"}});
+    const Email r = spam_filter::parse_email(
+        "Received: from [137.155.98.192] by f64.law4.hotmail.com with QMQP;\n"
+        "    Jul, 19 2002 8:55:21 AM -0700\n"
+        "Received: (qmail 1234 invoked by uid 500); Mon, 5 Aug 2002 01:02:03 EDT\n"
+        "Received: from a with Microsoft SMTPSVC(5.0.2195.4905) with HTTP; with\n"
+        "Received: by b with smtp2 id 7; with\tLMTP\n\nx\n");
+    CHECK(r.header_values == Values{{"received", "qmqp"}, {"received", ""}, {"received", "microsoft http"},
+                                    {"received", "lmtp"}});
     // CRLF line ends
     const Email c = spam_filter::parse_email("Subject: hi\r\nX-A: b\r\n\r\nbody\r\n");
     CHECK(c.subject == "hi");

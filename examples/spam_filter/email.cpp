@@ -94,9 +94,10 @@ struct Headers {
 };
 
 // Parses the header block at the start of entity. names (top level only) receives every name.
-// Headers whose values are routing noise (hosts, ids, dates): only their names are kept.
+// Headers whose values are routing noise (ids, dates): only their names are kept. Received is not
+// among them: received_words below keeps the protocols it names.
 bool is_routing(const std::string& lname) {
-    static const char* const routing[] = {"received", "message-id", "date", "delivery-date", "delivered-to",
+    static const char* const routing[] = {"message-id", "date", "delivery-date", "delivered-to",
                                           "x-received", "in-reply-to", "references", "subject", "x-uidl",
                                           "x-authentication-warning", "resent-date", "resent-message-id"};
     for (const char* r : routing)
@@ -273,6 +274,7 @@ int delimiter_kind(std::string_view line, std::string_view delim) {
 void walk(std::string_view entity, int depth, bool top, std::string* subject, std::vector<std::string>* names,
           std::string& body, std::string* from = nullptr,
           std::vector<std::pair<std::string, std::string>>* values = nullptr);
+std::string received_words(std::string_view value);
 
 // The parts of a multipart body; false when no delimiter line is found.
 bool split_multipart(std::string_view body, std::string_view boundary, std::vector<std::string_view>& parts) {
@@ -322,7 +324,7 @@ void walk(std::string_view entity, int depth, bool top, std::string* subject, st
     if (depth > kMaxMimeDepth) return;
     Headers h = parse_headers(entity, top, names);
     if (values != nullptr)
-        for (auto& [n, v] : h.values) values->emplace_back(n, decode_encoded_words(v));
+        for (auto& [n, v] : h.values) values->emplace_back(n, n == "received" ? received_words(v) : decode_encoded_words(v));
     std::string_view content = entity.substr(h.body_start);
     if (subject != nullptr && h.has_subject) *subject = decode_encoded_words(h.subject);
     if (from != nullptr && h.has_from) *from = std::string(trim(decode_encoded_words(h.from)));
@@ -531,6 +533,26 @@ void for_each_token(std::string_view s, std::string& buf, F&& f) {
         }
         if (!too_long && !buf.empty()) f(std::string_view(buf));
     }
+}
+
+// The protocols a Received header names: the token after each "with" ("with ESMTP id ...",
+// "with QMQP;", "with Microsoft SMTPSVC", "with HTTP"), lower-cased, joined by single spaces;
+// tokens with a digit are dropped. Which software relayed a message, and how, is signal (bulk
+// mailers forge odd chains); the rest of the header is not used: its hosts mostly say which
+// mailbox collected the message (in a corpus: which folder it came from), its ids and dates are
+// noise. tokenize gives the words back unchanged; never longer than value (each kept token keeps
+// or loses bytes, and the "with" before it and its separators are gone).
+std::string received_words(std::string_view value) {
+    std::string out, buf;
+    bool after_with = false;
+    for_each_token(value, buf, [&](std::string_view t) {
+        const bool keep = after_with && std::none_of(t.begin(), t.end(), [](char c) { return is_digit(c); });
+        after_with = t == "with";
+        if (!keep) return;
+        if (!out.empty()) out += ' ';
+        out.append(t);
+    });
+    return out;
 }
 
 using tapegrad::io::fnv1a64;

@@ -26,9 +26,13 @@ struct Email {
     // The first top-level From header, unfolded, encoded words decoded, trimmed ("" if none).
     std::string from;
     // (lower-cased name, unfolded value with encoded words decoded) of every top-level header
-    // except Subject and the routing headers (Received, Message-ID, Date, Delivered-To, References,
+    // except Subject and the routing headers (Message-ID, Date, Delivered-To, References,
     // In-Reply-To, ...): From, To, Cc, Return-Path, X-Mailer, Content-Type, List-*, ... At most 256
-    // headers of at most 4096 bytes each.
+    // headers of at most 4096 bytes each. A Received header is kept as the protocols it names
+    // only: of the tokens (see tokenize) of its unfolded value, each one that follows a "with" and
+    // has no ASCII digit, joined by single spaces ("... by relay with ESMTP id X; date" -> "esmtp";
+    // "" when there is none): which software relayed the message is signal, its hosts, ids and
+    // dates are not.
     std::vector<std::pair<std::string, std::string>> header_values;
     // The text of every text/plain and text/html part, in document order, joined with '\n':
     // Content-Transfer-Encoding quoted-printable / base64 decoded where declared, HTML stripped
@@ -40,9 +44,9 @@ struct Email {
     // "<html" or "<!doctype" is treated as HTML.
     std::string body;
     // Names of the top-level headers, lower-cased, in order, duplicates kept (e.g. "received"
-    // several times). Only the names: the values of routing headers (Received, Message-ID, Date,
-    // ...) are never used — which headers a mailer writes (X-Mailer, List-Id, ...) is signal, the
-    // hosts and dates they name are noise.
+    // several times). Only the names: the values of routing headers (Message-ID, Date, ...) are
+    // never used — which headers a mailer writes (X-Mailer, List-Id, ...) is signal, the ids and
+    // dates they name are noise.
     std::vector<std::string> header_names;
 };
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zip.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -530,8 +531,18 @@ inline void email(const std::uint8_t* data, std::size_t size) {
     for (const auto& [n, v] : e.header_values) {
         require(v.size() <= 4096, "parse_email: header value of at most 4096 bytes ('" + n + "' has " +
                                       std::to_string(v.size()) + ")");
-        require(n != "subject" && n != "received" && n != "message-id" && n != "date",
+        require(n != "subject" && n != "message-id" && n != "date",
                 "parse_email: no value kept for subject/routing header '" + n + "'");
+        if (n == "received") {  // the protocols only: tokens without digits, space-joined
+            std::string joined;
+            for (const auto& t : spam_filter::tokenize(v)) {
+                require(std::none_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; }),
+                        "parse_email: a Received word with a digit");
+                joined += (joined.empty() ? "" : " ") + t;
+            }
+            require(joined == v, "parse_email: Received value == its tokens joined by single spaces");
+            require(v.size() <= size, "parse_email: Received value no longer than the input");
+        }
     }
     for (const auto& n : e.header_names)
         for (char c : n) require(!(c >= 'A' && c <= 'Z'), "parse_email: header names lower-cased");
