@@ -37,5 +37,44 @@ void save_checkpoint(const std::string& path, const nn::Module<T>& model, const 
 // run state for the caller to restore its scheduler and generator.
 template <class T> TrainState load_checkpoint(const std::string& path, nn::Module<T>& model, optim::SGD<T>& opt);
 
+// An exclusive, advisory lock that a training run takes on its --save path for the whole run, so
+// that two runs saving to the same file refuse instead of interleaving their checkpoints:
+//
+//     train::CheckpointLock lock(save_path);   // before the first save (or the resume's load)
+//     ... train, save_checkpoint(save_path, ...) every epoch ...
+//                                              // released when `lock` goes out of scope
+//
+// It is flock(2) on "<path>.lock" (created if needed, holding the owner's pid; removed again on
+// release), taken without blocking. When another open lock holds it — another process, or another
+// CheckpointLock in this one — the constructor throws IOError:
+//     "CheckpointLock: save path '<path>' is in use by another run (pid 1234): lock file '<path>.lock'"
+// ("pid unknown" if the owner had not yet written it). A run killed by SIGKILL leaves the lock file
+// but not the lock: the kernel drops it with the process, and the next run takes it. Other failures
+// (say, the folder does not exist) are IOErrors naming the lock file. The lock is advisory: it only
+// keeps out programs that take it too. A child made by fork() shares the lock of its parent's open
+// CheckpointLock (flock belongs to the open file, which fork shares); one made by exec does not
+// (the descriptor is close-on-exec). Movable, not copyable.
+class CheckpointLock {
+public:
+    explicit CheckpointLock(const std::string& save_path);
+    ~CheckpointLock();
+    CheckpointLock(CheckpointLock&& other) noexcept;
+    CheckpointLock& operator=(CheckpointLock&& other) noexcept;
+    CheckpointLock(const CheckpointLock&) = delete;
+    CheckpointLock& operator=(const CheckpointLock&) = delete;
+
+    // "<save_path>.lock"
+    const std::string& lock_path() const { return lock_path_; }
+    // Still held (false after release() or a move from it).
+    bool held() const { return fd_ >= 0; }
+    // Removes the lock file and drops the lock now (the destructor does it otherwise).
+    void release() noexcept;
+
+private:
+    std::string lock_path_;
+    int fd_ = -1;
+    long owner_ = 0;  // the pid that took it: only it removes the lock file
+};
+
 }  // namespace train
 }  // namespace tapegrad
