@@ -32,6 +32,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -800,6 +801,32 @@ TEST_CASE("bad input: load_model and load_checkpoint refuse wrong dtypes, shapes
     CHECK((*run.opt->momentum_buffer(run.model->parameters()[0]) == buffer_before));
     CHECK(run.opt->param_groups()[0].lr == 0.1);
     CHECK_NOTHROW(train::load_model(good, *run.model));  // a checkpoint holds a model
+}
+
+TEST_CASE("bad input: check_same_settings lists every setting a resumed run changed", "[bad_input]") {
+    const std::map<std::string, std::string> saved{{"--schedule", "cosine"}, {"--lr", "0.1"}, {"--hidden", "128"}},
+        now{{"--schedule", "step"}, {"--lr", "0.1"}, {"--nesterov", ""}};
+    EXPECT_ERROR(ValueError,
+                 StartsWith("--resume: ") && Contains("the checkpoint was made with --schedule cosine, this run has --schedule step") &&
+                     Contains("the checkpoint was made with --hidden 128, this run has no --hidden") &&
+                     Contains("the checkpoint was made without --nesterov, this run has --nesterov ''") &&
+                     !Contains("--lr"),
+                 train::check_same_settings(saved, now));
+    CHECK_NOTHROW(train::check_same_settings(saved, saved));
+    CHECK_NOTHROW(train::check_same_settings({}, now));  // a checkpoint from before settings were recorded
+    // a settings entry of another dtype or shape in a checkpoint
+    TempDir dir;
+    SmallRun run;
+    const std::string good = dir.file("good.npz"), bad = dir.file("bad.npz");
+    Arrays arrays = run.checkpoint_arrays(good);
+    arrays.emplace_back("settings.--lr", io::to_npy(xt::xarray<double>({0.1})));
+    io::save_npz(bad, arrays);
+    EXPECT_ERROR(IOError, Contains(bad + ":settings.--lr") && Contains("expected dtype '|u1', found '<f8'"),
+                 train::load_checkpoint(bad, *run.model, *run.opt));
+    arrays.back().second = io::to_npy(xt::xarray<std::uint8_t>::from_shape({2, 2}));
+    io::save_npz(bad, arrays);
+    EXPECT_ERROR(IOError, Contains("'settings.--lr' must be a 1-D byte array, found shape [2, 2]"),
+                 train::load_checkpoint(bad, *run.model, *run.opt));
 }
 
 TEST_CASE("bad input: a second CheckpointLock on a save path, in this process or another, is an IOError",
