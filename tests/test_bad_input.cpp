@@ -25,12 +25,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -799,6 +801,164 @@ TEST_CASE("bad input: load_model and load_checkpoint refuse wrong dtypes, shapes
     CHECK((*run.opt->momentum_buffer(run.model->parameters()[0]) == buffer_before));
     CHECK(run.opt->param_groups()[0].lr == 0.1);
     CHECK_NOTHROW(train::load_model(good, *run.model));  // a checkpoint holds a model
+}
+
+TEST_CASE("bad input: check_same_settings lists every setting a resumed run changed", "[bad_input]") {
+    const std::map<std::string, std::string> saved{{"--schedule", "cosine"}, {"--lr", "0.1"}, {"--hidden", "128"}},
+        now{{"--schedule", "step"}, {"--lr", "0.1"}, {"--nesterov", ""}};
+    EXPECT_ERROR(ValueError,
+                 StartsWith("--resume: ") && Contains("the checkpoint was made with --schedule cosine, this run has --schedule step") &&
+                     Contains("the checkpoint was made with --hidden 128, this run has no --hidden") &&
+                     Contains("the checkpoint was made without --nesterov, this run has --nesterov ''") &&
+                     !Contains("--lr"),
+                 train::check_same_settings(saved, now));
+    CHECK_NOTHROW(train::check_same_settings(saved, saved));
+    CHECK_NOTHROW(train::check_same_settings({}, now));  // a checkpoint from before settings were recorded
+    // a settings entry of another dtype or shape in a checkpoint
+    TempDir dir;
+    SmallRun run;
+    const std::string good = dir.file("good.npz"), bad = dir.file("bad.npz");
+    Arrays arrays = run.checkpoint_arrays(good);
+    arrays.emplace_back("settings.--lr", io::to_npy(xt::xarray<double>({0.1})));
+    io::save_npz(bad, arrays);
+    EXPECT_ERROR(IOError, Contains(bad + ":settings.--lr") && Contains("expected dtype '|u1', found '<f8'"),
+                 train::load_checkpoint(bad, *run.model, *run.opt));
+    arrays.back().second = io::to_npy(xt::xarray<std::uint8_t>::from_shape({2, 2}));
+    io::save_npz(bad, arrays);
+    EXPECT_ERROR(IOError, Contains("'settings.--lr' must be a 1-D byte array, found shape [2, 2]"),
+                 train::load_checkpoint(bad, *run.model, *run.opt));
+}
+
+TEST_CASE("bad input: a second CheckpointLock on a save path, in this process or another, is an IOError",
+          "[bad_input]") {
+    TempDir dir;
+    const std::string path = dir.file("ck.npz"), lock_file = path + ".lock";
+    const std::string me = std::to_string(::getpid());
+    // a child process that tries to take the lock: exit 3 when refused as "in use", 0 when it got it
+    auto child_tries = [&] {
+        const pid_t c = ::fork();
+        if (c == 0) {
+            try {
+                train::CheckpointLock l(path);
+                l.release();
+                ::_exit(0);
+            } catch (const IOError& e) {
+                ::_exit(std::string(e.what()).find("is in use by another run (pid " + me + ")") != std::string::npos ? 3 : 4);
+            } catch (...) {
+                ::_exit(5);
+            }
+        }
+        int status = 0;
+        ::waitpid(c, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    };
+    {
+        train::CheckpointLock lock(path);
+        CHECK(lock.held());
+        CHECK(lock.lock_path() == lock_file);
+        CHECK(fs::exists(lock_file));
+        EXPECT_ERROR(IOError,
+                     StartsWith("CheckpointLock: save path '" + path + "' is in use by another run (pid " + me +
+                                ", this process): lock file '" + lock_file + "'"),
+                     train::CheckpointLock second(path));
+        CHECK(child_tries() == 3);
+        CHECK_NOTHROW(train::CheckpointLock(dir.file("other.npz")));  // another path: another lock
+        train::CheckpointLock moved(std::move(lock));                   // moving keeps it held
+        CHECK_FALSE(lock.held());
+        CHECK(moved.held());
+        CHECK_THROWS_AS(train::CheckpointLock{path}, IOError);
+    }
+    CHECK_FALSE(fs::exists(lock_file));  // released and removed
+    CHECK(child_tries() == 0);
+    CHECK_NOTHROW(train::CheckpointLock{path});
+
+    // a forked child holding it: this process is refused, with the child's pid, until it lets go
+    int go[2], done[2];
+    REQUIRE(::pipe(go) == 0);
+    REQUIRE(::pipe(done) == 0);
+    const pid_t holder = ::fork();
+    REQUIRE(holder >= 0);
+    if (holder == 0) {
+        int code = 0;
+        try {
+            train::CheckpointLock l(path);
+            char c = 'x';
+            if (::write(go[1], &c, 1) != 1 || ::read(done[0], &c, 1) != 1) code = 1;
+            l.release();
+        } catch (...) {
+            code = 2;
+        }
+        ::_exit(code);
+    }
+    char c = 0;
+    REQUIRE(::read(go[0], &c, 1) == 1);
+    EXPECT_ERROR(IOError, Contains("save path '" + path + "' is in use by another run (pid " + std::to_string(holder) + ")"),
+                 train::CheckpointLock{path});
+    REQUIRE(::write(done[1], &c, 1) == 1);
+    int status = 0;
+    REQUIRE(::waitpid(holder, &status, 0) == holder);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    CHECK_NOTHROW(train::CheckpointLock{path});
+
+    // a holder killed by SIGKILL leaves the lock file, not the lock
+    const pid_t killed = ::fork();
+    REQUIRE(killed >= 0);
+    if (killed == 0) {
+        try {
+            train::CheckpointLock l(path);
+            char x = 'x';
+            if (::write(go[1], &x, 1) == 1) ::pause();
+        } catch (...) {
+        }
+        ::_exit(2);
+    }
+    REQUIRE(::read(go[0], &c, 1) == 1);
+    CHECK_THROWS_AS(train::CheckpointLock{path}, IOError);
+    ::kill(killed, SIGKILL);
+    REQUIRE(::waitpid(killed, &status, 0) == killed);
+    CHECK(fs::exists(lock_file));
+    CHECK_NOTHROW(train::CheckpointLock{path});
+    for (int fd : {go[0], go[1], done[0], done[1]}) ::close(fd);
+
+    // exclusive under contention: holders remove the lock file on release, so a process that opened
+    // the old file must not end up holding a lock next to a new one (4 processes x 300 attempts; a
+    // holder creates a marker with O_EXCL, which fails if two hold the lock at once)
+    const std::string marker = dir.file("held");
+    std::vector<pid_t> racers;
+    for (int r = 0; r < 4; ++r) {
+        const pid_t c = ::fork();
+        REQUIRE(c >= 0);
+        if (c == 0) {
+            int code = 0;
+            for (int k = 0; k < 300 && code == 0; ++k) {
+                try {
+                    train::CheckpointLock l(path);
+                    const int fd = ::open(marker.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
+                    if (fd < 0) code = 1;  // someone else holds it too
+                    else {
+                        ::close(fd);
+                        ::unlink(marker.c_str());
+                    }
+                    l.release();
+                } catch (const IOError&) {  // in use: try again
+                } catch (...) {
+                    code = 2;
+                }
+            }
+            ::_exit(code);
+        }
+        racers.push_back(c);
+    }
+    for (pid_t c : racers) {
+        REQUIRE(::waitpid(c, &status, 0) == c);
+        CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    }
+    CHECK_FALSE(fs::exists(lock_file));
+
+    EXPECT_ERROR(IOError,
+                 Contains("CheckpointLock: cannot open lock file '" + dir.file("missing/ck.npz.lock") + "'") &&
+                     Contains("No such file or directory"),
+                 train::CheckpointLock(dir.file("missing/ck.npz")));
 }
 
 // =============================================================================================

@@ -199,6 +199,7 @@ TEST_CASE("checkpoints keep the momentum of every param group, and a resume cont
     train::TrainState st;
     st.epoch = 3;
     st.rng_state = Generator(5).state();
+    st.settings = {{"--schedule", "cosine"}, {"--lr", "0.1"}, {"--note", ""}, {"--name", "r\xc3\xa9sum\xc3\xa9 2"}};
     train::save_checkpoint(path, *model, *opt, st);
     {
         const auto arrays = io::load_npz(path);
@@ -208,6 +209,7 @@ TEST_CASE("checkpoints keep the momentum of every param group, and a resume cont
     }
     auto [model2, opt2] = make(2);
     const train::TrainState back = train::load_checkpoint(path, *model2, *opt2);
+    CHECK(back.settings == st.settings);
     CHECK(opt2->param_groups()[1].lr == 0.02);
     auto p1 = model->parameters(), p2 = model2->parameters();
     for (std::size_t i = 0; i < p1.size(); ++i) {
@@ -217,6 +219,11 @@ TEST_CASE("checkpoints keep the momentum of every param group, and a resume cont
     for (int k = 0; k < 3; ++k) train_step(*model, *opt), train_step(*model2, *opt2);
     for (std::size_t i = 0; i < p1.size(); ++i) CHECK((p1[i].value() == p2[i].value()));  // bit-identical
 
+    // a checkpoint without settings (as written before they were recorded) loads an empty map
+    st.settings.clear();
+    train::save_checkpoint(path, *model, *opt, st);
+    for (const auto& [n, a] : io::load_npz(path)) CHECK(n.rfind("settings.", 0) != 0);
+    CHECK(train::load_checkpoint(path, *model2, *opt2).settings.empty());
     fs::remove_all(dir);
 }
 

@@ -12,6 +12,7 @@ namespace {
 
 const std::string kMomentum = "optimizer.momentum_buffer.";
 const std::string kHistory = "history.";
+const std::string kSettings = "settings.";
 
 template <class S> xt::xarray<S> scalar(S v) {
     xt::xarray<S> a = xt::xarray<S>::from_shape({});
@@ -76,8 +77,8 @@ std::map<std::string, const NpyArray*> index(const Arrays& arrays) {
 }
 
 bool is_state_key(const std::string& n) {
-    return n.rfind(kMomentum, 0) == 0 || n.rfind(kHistory, 0) == 0 || n == "epoch" || n == "rng_state" ||
-           n == "scheduler.last_epoch" || n == "scheduler.step_count" || n == "optimizer.lr";
+    return n.rfind(kMomentum, 0) == 0 || n.rfind(kHistory, 0) == 0 || n.rfind(kSettings, 0) == 0 || n == "epoch" ||
+           n == "rng_state" || n == "scheduler.last_epoch" || n == "scheduler.step_count" || n == "optimizer.lr";
 }
 
 template <class T>
@@ -154,6 +155,11 @@ void save_checkpoint(const std::string& path, const nn::Module<T>& model, const 
         std::copy(v.begin(), v.end(), a.begin());
         arrays.emplace_back(kHistory + k, io::to_npy(a));
     }
+    for (const auto& [k, v] : state.settings) {
+        xt::xarray<std::uint8_t> a = xt::xarray<std::uint8_t>::from_shape({v.size()});
+        std::copy(v.begin(), v.end(), a.begin());
+        arrays.emplace_back(kSettings + k, io::to_npy(a));
+    }
     io::save_npz(path, arrays);
 }
 
@@ -194,6 +200,12 @@ template <class T> TrainState load_checkpoint(const std::string& path, nn::Modul
         if (n.rfind(kHistory, 0) == 0) {
             auto h = io::from_npy<double>(a, path + ":" + n);
             st.history[n.substr(kHistory.size())] = std::vector<double>(h.begin(), h.end());
+        } else if (n.rfind(kSettings, 0) == 0) {
+            auto v = io::from_npy<std::uint8_t>(a, path + ":" + n);
+            if (v.dimension() != 1)
+                throw IOError("load_checkpoint: '" + path + "': '" + n + "' must be a 1-D byte array, found shape " +
+                              shape_str_of(v.shape()));
+            st.settings[n.substr(kSettings.size())] = std::string(v.begin(), v.end());
         }
     // everything read and checked: now change the model and the optimizer
     auto state = model_state(model);
@@ -201,6 +213,29 @@ template <class T> TrainState load_checkpoint(const std::string& path, nn::Modul
     for (auto& [p, b] : bufs) opt.set_momentum_buffer(p, b);
     for (std::size_t g = 0; g < st.lrs.size(); ++g) opt.param_groups()[g].lr = st.lrs[g];
     return st;
+}
+
+namespace {
+std::string shown(const std::string& flag, const std::string& value) {
+    return flag + " " + (value.empty() ? std::string("''") : value);
+}
+}  // namespace
+
+void check_same_settings(const std::map<std::string, std::string>& saved, const std::map<std::string, std::string>& now) {
+    if (saved.empty()) return;  // a checkpoint from before settings were recorded: nothing to compare
+    std::string diffs;
+    auto add = [&](const std::string& d) { diffs += (diffs.empty() ? "" : "; ") + d; };
+    for (const auto& [k, v] : saved) {
+        auto it = now.find(k);
+        if (it == now.end())
+            add("the checkpoint was made with " + shown(k, v) + ", this run has no " + k);
+        else if (it->second != v)
+            add("the checkpoint was made with " + shown(k, v) + ", this run has " + shown(k, it->second));
+    }
+    for (const auto& [k, v] : now)
+        if (!saved.count(k)) add("the checkpoint was made without " + k + ", this run has " + shown(k, v));
+    if (!diffs.empty())
+        throw ValueError("--resume: " + diffs + " (resume with the checkpoint's settings, or start a new run)");
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                                                 \

@@ -45,6 +45,10 @@ template <>
 struct NpyDescr<std::uint64_t> {
     static constexpr const char* value = "<u8";
 };
+template <>
+struct NpyDescr<std::uint8_t> {
+    static constexpr const char* value = "|u1";
+};
 
 // shape + n*itemsize bytes of little-endian C-order data -> NpyArray (non-template so the
 // endianness assumption lives in one .cpp).
@@ -55,10 +59,10 @@ std::size_t check_npy(const NpyArray& a, const char* descr, std::size_t itemsize
 void copy_npy_bytes(const NpyArray& a, void* dst, std::size_t nbytes);
 }  // namespace detail
 
-// xarray of float/double/int64/uint64, any shape -> NpyArray with the matching descr.
+// xarray of float/double/int64/uint64/uint8, any shape -> NpyArray with the matching descr.
 template <class T>
 NpyArray to_npy(const xt::xarray<T>& a) {
-    static_assert(detail::NpyDescr<T>::value != nullptr, "to_npy supports float, double, std::int64_t, std::uint64_t");
+    static_assert(detail::NpyDescr<T>::value != nullptr, "to_npy supports float, double, std::int64_t, std::uint64_t, std::uint8_t");
     // npy data is C order; xarray<T>'s storage is contiguous in its static layout.
     static_assert(xt::xarray<T>::static_layout == xt::layout_type::row_major,
                   "to_npy needs row-major xarray storage");
@@ -70,7 +74,7 @@ NpyArray to_npy(const xt::xarray<T>& a) {
 // (e.g. "model.npz:fc1.weight") is quoted in the IOError on a dtype or size mismatch.
 template <class T>
 xt::xarray<T> from_npy(const NpyArray& a, const std::string& name_for_errors) {
-    static_assert(detail::NpyDescr<T>::value != nullptr, "from_npy supports float, double, std::int64_t, std::uint64_t");
+    static_assert(detail::NpyDescr<T>::value != nullptr, "from_npy supports float, double, std::int64_t, std::uint64_t, std::uint8_t");
     const std::size_t nbytes = detail::check_npy(a, detail::NpyDescr<T>::value, sizeof(T), name_for_errors);
     auto out = xt::xarray<T>::from_shape(a.shape);
     detail::copy_npy_bytes(a, out.data(), nbytes);

@@ -21,6 +21,10 @@ struct TrainState {
     std::int64_t scheduler_step_count = 0;  // LRScheduler::step_count()
     std::vector<double> lrs;                // on load: each param group's lr (saved from the optimizer)
     std::map<std::string, std::vector<double>> history;  // per-epoch metrics, stored as "history.<name>"
+    // The run's settings (flag -> value as the user gave it, e.g. "--schedule" -> "cosine"), stored
+    // as "settings.<flag>" byte arrays (UTF-8, dtype uint8: bytes(np.load(f)["settings.--lr"]).decode());
+    // a checkpoint written before settings were recorded loads as an empty map. See check_same_settings.
+    std::map<std::string, std::string> settings;
 };
 
 // Model parameters only (for inference): arrays named after named_parameters().
@@ -36,6 +40,54 @@ void save_checkpoint(const std::string& path, const nn::Module<T>& model, const 
 // Restores model parameters and the optimizer's momentum buffers and learning rates; returns the
 // run state for the caller to restore its scheduler and generator.
 template <class T> TrainState load_checkpoint(const std::string& path, nn::Module<T>& model, optim::SGD<T>& opt);
+
+// For --resume: throws ValueError when the settings a checkpoint was made with (`saved`, from
+// load_checkpoint) differ from this run's (`now`), listing every difference, e.g.
+//   "--resume: the checkpoint was made with --schedule cosine, this run has --schedule step; the
+//    checkpoint was made without --nesterov, this run has --nesterov true (resume with the
+//    checkpoint's settings, or start a new run)"
+// A setting present on one side only is a difference. An empty `saved` (a checkpoint from before
+// settings were recorded) has nothing to compare with and passes. An empty value is shown as ''.
+void check_same_settings(const std::map<std::string, std::string>& saved, const std::map<std::string, std::string>& now);
+
+// An exclusive, advisory lock that a training run takes on its --save path for the whole run, so
+// that two runs saving to the same file refuse instead of interleaving their checkpoints:
+//
+//     train::CheckpointLock lock(save_path);   // before the first save (or the resume's load)
+//     ... train, save_checkpoint(save_path, ...) every epoch ...
+//                                              // released when `lock` goes out of scope
+//
+// It is flock(2) on "<path>.lock" (created if needed, holding the owner's pid; removed again on
+// release), taken without blocking. When another open lock holds it — another process, or another
+// CheckpointLock in this one — the constructor throws IOError:
+//     "CheckpointLock: save path '<path>' is in use by another run (pid 1234): lock file '<path>.lock'"
+// ("pid unknown" if the owner had not yet written it). A run killed by SIGKILL leaves the lock file
+// but not the lock: the kernel drops it with the process, and the next run takes it. Other failures
+// (say, the folder does not exist) are IOErrors naming the lock file. The lock is advisory: it only
+// keeps out programs that take it too. A child made by fork() shares the lock of its parent's open
+// CheckpointLock (flock belongs to the open file, which fork shares); one made by exec does not
+// (the descriptor is close-on-exec). Movable, not copyable.
+class CheckpointLock {
+public:
+    explicit CheckpointLock(const std::string& save_path);
+    ~CheckpointLock();
+    CheckpointLock(CheckpointLock&& other) noexcept;
+    CheckpointLock& operator=(CheckpointLock&& other) noexcept;
+    CheckpointLock(const CheckpointLock&) = delete;
+    CheckpointLock& operator=(const CheckpointLock&) = delete;
+
+    // "<save_path>.lock"
+    const std::string& lock_path() const { return lock_path_; }
+    // Still held (false after release() or a move from it).
+    bool held() const { return fd_ >= 0; }
+    // Removes the lock file and drops the lock now (the destructor does it otherwise).
+    void release() noexcept;
+
+private:
+    std::string lock_path_;
+    int fd_ = -1;
+    long owner_ = 0;  // the pid that took it: only it removes the lock file
+};
 
 }  // namespace train
 }  // namespace tapegrad
