@@ -41,7 +41,8 @@
 #include <vector>
 
 #include "cli.hpp"
-#include "../examples/spam_classifier.hpp"
+#include "model.hpp"
+#include "report.hpp"
 #include <tapegrad/data/dataloader.hpp>
 #include "email.hpp"
 #include <tapegrad/data/idx.hpp>
@@ -142,13 +143,16 @@ spam_filter::TextCorpus toy_corpus(std::size_t per_class = 10) {
     return c;
 }
 
-spam_classifier::Options tiny_spam_options() {
-    spam_classifier::Options o;
-    o.buckets = 1024;
-    o.dim = 4;
-    o.epochs = 1;
-    o.quiet = true;
-    return o;
+// The toy corpus as folders (dir/ham, dir/spam) for train_spam_filter.
+void write_toy_corpus(const fs::path& dir, std::size_t per_class = 10) {
+    const auto toy = toy_corpus(per_class);
+    for (std::size_t i = 0; i < toy.texts.size(); ++i)
+        write_file(dir / toy.class_names[std::size_t(toy.labels[i])] / (std::to_string(i) + ".txt"), toy.texts[i]);
+}
+// train_spam_filter's flags for a quick run on a toy corpus folder (for with_defaults, below)
+std::vector<std::pair<std::string, std::string>> tiny_spam_defaults(const fs::path& corpus) {
+    return {{"--data", corpus.string()}, {"--any-folders", ""}, {"--buckets", "1024"}, {"--dim", "4"},
+            {"--epochs", "1"}, {"--quiet", ""}};
 }
 
 // The explainer, called as its main() would be.
@@ -965,60 +969,77 @@ TEST_CASE("bad input: a second CheckpointLock on a save path, in this process or
 // 9. the example programs, in process (examples/*.hpp)
 // =============================================================================================
 
-TEST_CASE("bad input: spam filter options, corpus and --predict fail with status 2", "[bad_input]") {
+TEST_CASE("bad input: spam filter options, corpus and --predict fail with status 2", "[bad_input][cli]") {
     TempDir dir;
-    const auto corpus = spam_classifier::featurize(toy_corpus(), 1024);
-    auto train_status = [&](const spam_classifier::Options& o, std::string& err_text) {
-        std::ostringstream out, err;
-        const int rc = spam_classifier::train(o, corpus, out, err);
-        err_text = err.str();
-        return rc;
+    const fs::path spam = example_binary("train_spam_filter");
+    write_toy_corpus(dir.path / "corpus");
+    const auto defaults = tiny_spam_defaults(dir.path / "corpus");
+    struct Bad {
+        std::vector<std::string> args;
+        std::string message;
     };
-    std::string err;
-    auto o = tiny_spam_options();
-    o.epochs = 0;
-    CHECK(train_status(o, err) == 2);
-    CHECK_THAT(err, StartsWith("error: ") && Contains("--epochs must be at least 1"));
-    o = tiny_spam_options();
-    o.batch_size = 0;
-    CHECK(train_status(o, err) == 2);
-    CHECK_THAT(err, Contains("--batch-size must be at least 1"));
-    o = tiny_spam_options();
-    o.buckets = 2048;  // the corpus was hashed into 1024
-    CHECK(train_status(o, err) == 2);
-    CHECK_THAT(err, Contains("the corpus was featurised with 1024 buckets, not 2048"));
-    o = tiny_spam_options();
-    o.lr = -0.5;
-    CHECK(train_status(o, err) == 2);
-    CHECK_THAT(err, Contains("SGD: Invalid learning rate: -0.5"));
-    o = tiny_spam_options();
-    o.resume = dir.file("missing.npz");
-    CHECK(train_status(o, err) == 2);
-    CHECK_THAT(err, Contains("load_npz") && Contains("missing.npz"));
-    EXPECT_ERROR(ValueError, Contains("hashed_features") && Contains("got 0"), spam_classifier::featurize(toy_corpus(), 0));
+    const std::vector<Bad> bad{
+        {{"--epochs", "0"}, "--epochs: Value 0 not in range"},
+        {{"--batch-size", "0"}, "--batch-size: Value 0 not in range"},
+        {{"--lr", "-0.5"}, "--lr: Value -0.5 not in range"},
+        {{"--buckets", "0"}, "--buckets: Value 0 not in range"},
+        {{"--resume", dir.file("missing.npz")}, "load_npz"},
+        {{"--data", dir.file("no-corpus")}, "fetch the corpus with third_party/fetch-spamassassin.sh"},
+    };
+    for (const auto& b : bad) {
+        const auto a = with_defaults(b.args, defaults);
+        INFO(joined(a));
+        const Run r = run_binary(spam, a, dir);
+        CHECK(r.code == 2);
+        CHECK_THAT(r.err, Contains(b.message));
+    }
+    EXPECT_ERROR(ValueError, Contains("hashed_features") && Contains("got 0"), spam_filter::featurize(toy_corpus(), 0));
 
     // --predict: the model file must be a spam model; a missing email is reported and counted
-    o = tiny_spam_options();
-    o.save = dir.file("spam.npz");
-    std::ostringstream out, perr;
-    REQUIRE(spam_classifier::train(o, corpus, out, perr) == 0);
+    const std::string model = dir.file("spam.npz");
+    REQUIRE(run_binary(spam, with_defaults({"--save", model}, defaults), dir).code == 0);
     write_file(dir.path / "mail.txt", "Subject: free money\n\nfree cash offer\n");
-    auto predict_status = [&](const std::string& model, const std::vector<std::string>& files,
-                              const std::vector<std::string>& names, std::string& err_text) {
-        std::ostringstream pout, e;
-        const int rc = spam_classifier::predict(model, files, names, pout, e);
-        err_text = e.str();
-        return rc;
+    auto predict = [&](const std::string& model_file, const std::vector<std::string>& files,
+                       const std::vector<std::string>& names) {
+        std::vector<std::string> a{"--model", model_file, "--predict"};
+        a.insert(a.end(), files.begin(), files.end());
+        if (!names.empty()) {
+            a.push_back("--classes");
+            a.insert(a.end(), names.begin(), names.end());
+        }
+        return run_binary(spam, a, dir);
     };
-    CHECK(predict_status(dir.file("nope.npz"), {dir.file("mail.txt")}, {"ham", "spam"}, err) == 2);
-    CHECK_THAT(err, Contains("load_npz") && Contains("nope.npz"));
+    Run r = predict(dir.file("nope.npz"), {dir.file("mail.txt")}, {});
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("load_npz") && Contains("nope.npz"));
     write_image_checkpoint(dir.file("image.npz"), 16, {8}, 10);
-    CHECK(predict_status(dir.file("image.npz"), {dir.file("mail.txt")}, {"ham", "spam"}, err) == 2);
-    CHECK_THAT(err, Contains("predict") && Contains("does not hold a spam model (embedding.weight, fc.weight)"));
-    CHECK(predict_status(o.save, {dir.file("mail.txt")}, {}, err) == 2);
-    CHECK_THAT(err, Contains("the model has 2 classes, but 0 class names were given"));
-    CHECK(predict_status(o.save, {dir.file("none.txt"), dir.file("mail.txt")}, {"ham", "spam"}, err) == 2);
-    CHECK_THAT(err, Contains("cannot read") && Contains("none.txt"));
+    r = predict(dir.file("image.npz"), {dir.file("mail.txt")}, {});
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("predict") && Contains("does not hold a spam model (embedding.weight, fc.weight)"));
+    r = predict(model, {dir.file("mail.txt")}, {"spam"});
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("the model has 2 classes, but 1 class names were given"));
+    r = predict(model, {dir.file("none.txt"), dir.file("mail.txt")}, {});
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("cannot classify '" + dir.file("none.txt") + "': cannot open: No such file or directory"));
+    CHECK_THAT(r.out, Contains(dir.file("mail.txt") + ": "));  // the others are still classified
+    // what training skips, --predict refuses: binaries, empty files; and it reads at most 1 MiB
+    write_file(dir.path / "binary", std::string("\x7f" "ELF\x02\x01\x01\0\0\0", 10) + std::string(5000, 'x'));
+    write_file(dir.path / "empty.txt", "");
+    r = predict(model, {dir.file("binary"), dir.file("empty.txt"), dir.file("mail.txt")}, {});
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("cannot classify '" + dir.file("binary") + "': binary (a NUL byte in the first 8 KiB)") &&
+                          Contains("cannot classify '" + dir.file("empty.txt") + "': empty file"));
+    CHECK_THAT(r.out, Contains(dir.file("mail.txt") + ": ") && !Contains("binary:") && !Contains("empty.txt:"));
+    {  // 3 MiB: the first 1 MiB is classified, with a warning, in bounded time and memory
+        std::string big = "Subject: free money\n\n";
+        while (big.size() < (std::size_t{3} << 20)) big += "free cash offer click here now ";
+        write_file(dir.path / "big.txt", big);
+        r = predict(model, {dir.file("big.txt")}, {});
+        CHECK(r.code == 0);
+        CHECK_THAT(r.err, Contains("'" + dir.file("big.txt") + "': longer than 1048576 bytes; classified by its first 1048576"));
+        CHECK_THAT(r.out, Contains(dir.file("big.txt") + ": "));
+    }
 }
 
 TEST_CASE("bad input: explainer arguments give status 2 and 'error: ...' naming the flag", "[bad_input]") {
@@ -1122,7 +1143,7 @@ TEST_CASE("bad input: train_fashion_mnist command lines exit 2 with a message, n
         {{"--resume", dir.file("junk.npz")}, "expected a zip (.npz) archive"},
         {{"--resume", dir.file("other.npz")}, "'0.weight'"},
         {{"--resume", dir.file("rng.npz"), "--epochs", "2"}, "Generator::set_state: malformed generator state"},
-        {{"--save", dir.file("no/such/dir/ck.npz")}, "save_npz"},
+        {{"--save", dir.file("no/such/dir/ck.npz")}, "CheckpointLock: cannot open lock file"},  // before any epoch
         {{"--metrics", dir.file("no/such/dir/m.jsonl")}, "write_file_atomically"},
     };
     for (const Case& c : cases) {
@@ -1167,7 +1188,7 @@ TEST_CASE("bad input: train_spam_filter command lines exit 2 with a message, nev
         {{"--data", dir.file("mail.txt")}, "is not a directory", false},
         {{"--data", corpus}, "has none of the class folders asked for (easy-ham-1, easy-ham-2, hard-ham-1, spam-1, spam-2)", true},
         {{"--resume", dir.file("nonexistent.npz")}, "load_npz", false},
-        {{"--save", dir.file("no/such/dir/m.npz")}, "save_npz", false},
+        {{"--save", dir.file("no/such/dir/m.npz")}, "CheckpointLock: cannot open lock file", false},
         {{"--predict", dir.file("mail.txt")}, "--predict needs --model FILE", false},
         {{"--predict", dir.file("mail.txt"), "--model", dir.file("nonexistent.npz")}, "load_npz", false},
         {{"--predict", dir.file("mail.txt"), "--model", dir.file("junk.npz")}, "expected a zip (.npz) archive", false},
@@ -1267,26 +1288,28 @@ TEST_CASE("fixed: save_checkpoint writes an unusable file for a malformed rng_st
 
 TEST_CASE("fixed: spam predict on a directory throws std::ios_base::failure", "[bad_input][fixed]") {
     TempDir dir;
-    auto o = tiny_spam_options();
-    o.save = dir.file("spam.npz");
-    std::ostringstream out, err;
-    REQUIRE(spam_classifier::train(o, spam_classifier::featurize(toy_corpus(), 1024), out, err) == 0);
+    write_toy_corpus(dir.path / "corpus");
+    const std::string model = dir.file("spam.npz");
+    REQUIRE(run_binary(example_binary("train_spam_filter"),
+                       with_defaults({"--save", model}, tiny_spam_defaults(dir.path / "corpus")), dir).code == 0);
     int rc = -1;
     std::ostringstream pout, perr;
-    try {
-        rc = spam_classifier::predict(o.save, {dir.path.string()}, {"ham", "spam"}, pout, perr);
+    try {  // in process, so that an escaping exception is seen as such
+        rc = spam_filter::predict(model, {dir.path.string()}, {"ham", "spam"}, pout, perr);
     } catch (const std::exception& e) {
         FAIL_CHECK("escaped predict(): " << demangled(typeid(e).name()) << ": " << e.what());
     }
     CHECK(rc == 2);
-    CHECK_THAT(perr.str(), Contains("cannot read"));
+    CHECK_THAT(perr.str(), Contains("cannot classify") && Contains("not a regular file (a directory)"));
 }
 
 TEST_CASE("fixed: the spam filter trains on an empty corpus and reports success", "[bad_input][fixed]") {
-    spam_filter::TextCorpus empty;
-    empty.class_names = {"ham", "spam"};
-    std::ostringstream out, err;
-    CHECK(spam_classifier::train(tiny_spam_options(), spam_classifier::featurize(empty, 1024), out, err) == 2);
+    TempDir dir;
+    write_file(dir.path / "corpus" / "ham" / "a.txt", "");  // skipped: empty
+    write_file(dir.path / "corpus" / "spam" / "b.txt", std::string("\0\0binary", 8));  // skipped: binary
+    const Run r = run_binary(example_binary("train_spam_filter"), with_defaults({}, tiny_spam_defaults(dir.path / "corpus")), dir);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("no training documents") && Contains("2 skipped"));
 }
 
 TEST_CASE("fixed: read_idx blocks forever on a FIFO", "[bad_input][fixed]") {
@@ -1324,15 +1347,10 @@ TEST_CASE("fixed: example command lines that crash or are silently accepted", "[
         return;
     }
     write_mnist_dir(dir.path / "idx", 20, 4, 4, label_mod10);
-    const auto toy = toy_corpus(6);
-    for (std::size_t i = 0; i < toy.texts.size(); ++i)
-        write_file(dir.path / "corpus" / toy.class_names[std::size_t(toy.labels[i])] / (std::to_string(i) + ".txt"), toy.texts[i]);
-    {  // a spam model for --predict
-        auto o = tiny_spam_options();
-        o.save = dir.file("spam.npz");
-        std::ostringstream out, err;
-        REQUIRE(spam_classifier::train(o, spam_classifier::featurize(toy, 1024), out, err) == 0);
-    }
+    write_toy_corpus(dir.path / "corpus", 6);
+    // a spam model for --predict
+    REQUIRE(run_binary(spam, with_defaults({"--save", dir.file("spam.npz")}, tiny_spam_defaults(dir.path / "corpus")), dir)
+                .code == 0);
     const std::vector<std::pair<std::string, std::string>> fashion_defaults{
         {"--data", (dir.path / "idx").string()}, {"--epochs", "1"}, {"--hidden", "8"}, {"--quiet", ""}};
     const std::vector<std::pair<std::string, std::string>> spam_defaults{

@@ -1,4 +1,6 @@
-// The spam filter example on a toy corpus the test writes: it learns, explains, saves and predicts.
+// The spam filter example on a toy corpus the test writes: train_spam_filter, run as a process, learns,
+// explains, saves and predicts; its library's parts (features, evaluation, the report's numbers) are
+// checked in process against what the program printed and saved.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -9,7 +11,12 @@
 #include <numeric>
 #include <sstream>
 
-#include "../examples/spam_classifier.hpp"
+#include "example_programs.hpp"
+#include "model.hpp"
+#include "report.hpp"
+#include "temp_dir.hpp"
+#include <tapegrad/io/npz.hpp>
+#include <tapegrad/train/checkpoint.hpp>
 
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
@@ -41,24 +48,34 @@ fs::path toy_corpus(std::size_t per_class) {
     }
     return root;
 }
+
+// train_spam_filter on a toy corpus folder: its status and output (skipped when not built)
+test_programs::ProgramRun spam_program(const std::vector<std::string>& args, const fs::path& scratch) {
+    return test_programs::run_program(test_programs::example_binary("train_spam_filter"), args, scratch);
+}
+std::vector<std::string> toy_args(const fs::path& root, const std::string& buckets, const std::string& dim,
+                                  const std::string& epochs) {
+    return {"--data", root.string(), "--any-folders", "--buckets", buckets, "--dim", dim, "--epochs", epochs, "--quiet"};
+}
+template <class... More> std::vector<std::string> plus(std::vector<std::string> a, More... more) {
+    (a.push_back(more), ...);
+    return a;
+}
 }  // namespace
 
 TEST_CASE("the spam filter learns a toy corpus, explains itself, and predicts from a saved model", "[spam]") {
     const fs::path root = toy_corpus(60);
+    test_util::TempDir scratch;  // the program's captured output
     auto tc = spam_filter::load_text_folders(root.string());
     REQUIRE(tc.class_names == std::vector<std::string>{"ham", "spam"});
-    spam_classifier::Corpus corpus = spam_classifier::featurize(tc, 1 << 12);
+    spam_filter::Corpus corpus = spam_filter::featurize(tc, 1 << 12);
     CHECK(corpus.test.labels.size() == 24);  // indices 0, 5, 10, … of each folder's 60
-    spam_classifier::Options o;
-    o.buckets = 1 << 12;
-    o.dim = 8;
-    o.epochs = 3;
-    o.quiet = true;
-    o.top_tokens = 5;
-    o.save = (root / "model.npz").string();
-    std::ostringstream out, err;
-    REQUIRE(spam_classifier::train(o, corpus, out, err) == 0);
-    INFO(out.str() << err.str());
+    const std::string save = (root / "model.npz").string();
+    const auto run = spam_program(plus(toy_args(root, "4096", "8", "3"), "--top-features", "5", "--save", save), scratch.path);
+    REQUIRE(run.code == 0);
+    std::ostringstream out;
+    out << run.out;
+    INFO(run.out << run.err);
     CHECK_THAT(out.str(), Contains("final test accuracy 1.0000") && Contains("spam: precision") &&
                               Contains("(of 48 ham, 48 spam)") &&
                               Contains("features pushing hardest towards 'spam' (gap ") &&
@@ -117,17 +134,17 @@ TEST_CASE("the spam filter learns a toy corpus, explains itself, and predicts fr
     // The scores are shares of a gap: summed over all buckets they give the difference between the
     // mean spam − ham log-odds of the spam and of the ham training emails, computed here directly.
     tapegrad::Generator g0(0);
-    spam_classifier::FastText model(o.buckets, o.dim, 2, g0);
-    tapegrad::train::load_model(o.save, model);
+    spam_filter::FastText model(1 << 12, 8, 2, g0);
+    tapegrad::train::load_model(save, model);
     std::vector<double> gaps;
-    const auto scores = spam_classifier::feature_scores(model, corpus, 1000, &gaps);
+    const auto scores = spam_filter::feature_scores(model, corpus, 1000, &gaps);
     {
         tapegrad::NoGradGuard ng;
         std::vector<std::size_t> order(corpus.train.labels.size());
         std::iota(order.begin(), order.end(), std::size_t(0));
         xt::xarray<std::int64_t> ids, off, y;
         xt::xarray<float> w;
-        spam_classifier::make_batch(corpus.train, order, 0, order.size(), ids, off, y, w);
+        spam_filter::make_batch(corpus.train, order, 0, order.size(), ids, off, y, w);
         const auto logits = model.forward(ids, off, w).value();
         double mean[2] = {0, 0};
         std::size_t n[2] = {0, 0};
@@ -151,10 +168,10 @@ TEST_CASE("the spam filter learns a toy corpus, explains itself, and predicts fr
             CHECK(fs.docs == std::vector<std::size_t>{df[0], df[1]});
         }
     // a test set whose labels are all wrong: every email is listed as a mistake, with its logits
-    spam_classifier::Dataset flipped = corpus.test;
+    spam_filter::Dataset flipped = corpus.test;
     for (auto& label : flipped.labels) label = 1 - label;
-    spam_classifier::Mistakes mistakes;
-    CHECK(spam_classifier::evaluate(model, flipped, nullptr, &mistakes).accuracy == 0.0);
+    spam_filter::Mistakes mistakes;
+    CHECK(spam_filter::evaluate(model, flipped, nullptr, &mistakes).accuracy == 0.0);
     REQUIRE(mistakes.size() == flipped.labels.size());
     for (std::size_t i = 0; i < mistakes.size(); ++i) {
         CHECK(mistakes[i].first == i);
@@ -163,61 +180,61 @@ TEST_CASE("the spam filter learns a toy corpus, explains itself, and predicts fr
     }
 
     // --predict: the class, its probability and log-odds, which agree with each other
-    std::ostringstream pout, perr;
     const std::string ham = (root / "ham" / "1001.txt").string(), spam = (root / "spam" / "1002.txt").string();
-    CHECK(spam_classifier::predict(o.save, {ham, spam}, {"ham", "spam"}, pout, perr) == 0);
-    CHECK_THAT(pout.str(), Contains(ham + ": ham (p=") && Contains(spam + ": spam (p=") && Contains(", log-odds +"));
+    const auto predicted = spam_program({"--predict", ham, spam, "--model", save}, scratch.path);
+    CHECK(predicted.code == 0);
+    CHECK_THAT(predicted.out, Contains(ham + ": ham (p=") && Contains(spam + ": spam (p=") && Contains(", log-odds +"));
     {
-        std::istringstream in(pout.str());
+        std::istringstream in(predicted.out);
         for (std::string line; std::getline(in, line);) {
             INFO(line);
             const auto p_at = line.find("(p=") + 3, lo_at = line.find("log-odds ") + 9;
             const double lo = std::stod(line.substr(lo_at));
             CHECK(lo > 0);
             const std::string p = line.substr(p_at, line.find(',', p_at) - p_at);
-            CHECK(p == spam_classifier::format_probability(lo + 0.0));
+            CHECK(p == spam_filter::format_probability(lo + 0.0));
         }
     }
     // a missing file is reported and counted, the rest still classified
-    std::ostringstream p2, e2;
-    CHECK(spam_classifier::predict(o.save, {(root / "nope.txt").string(), ham}, {"ham", "spam"}, p2, e2) == 2);
-    CHECK_THAT(e2.str(), Contains("cannot read"));
-    CHECK_THAT(p2.str(), Contains(": ham (p="));
+    const auto missing = spam_program({"--predict", (root / "nope.txt").string(), ham, "--model", save}, scratch.path);
+    CHECK(missing.code == 2);
+    CHECK_THAT(missing.err, Contains("cannot classify") && Contains("nope.txt") && Contains("No such file"));
+    CHECK_THAT(missing.out, Contains(": ham (p="));
     // wrong class count, and a file that is not a spam model
-    std::ostringstream p3, e3;
-    CHECK(spam_classifier::predict(o.save, {ham}, {"a", "b", "c"}, p3, e3) == 2);
+    const auto three = spam_program({"--predict", ham, "--model", save, "--classes", "a", "b", "c"}, scratch.path);
+    CHECK(three.code == 2);
+    CHECK_THAT(three.err, Contains("the model has 2 classes, but 3 class names were given"));
     std::ofstream(root / "junk.npz") << "junk";
-    CHECK(spam_classifier::predict((root / "junk.npz").string(), {ham}, {"ham", "spam"}, p3, e3) == 2);
+    const auto junk = spam_program({"--predict", ham, "--model", (root / "junk.npz").string()}, scratch.path);
+    CHECK(junk.code == 2);
+    CHECK_THAT(junk.err, Contains("load_npz"));
     fs::remove_all(root);
 }
 
 TEST_CASE("spam filter: stop and resume give the same model as a straight run", "[spam]") {
     const fs::path root = toy_corpus(30);
-    auto corpus = spam_classifier::featurize(spam_filter::load_text_folders(root.string()), 1 << 10);
-    spam_classifier::Options o;
-    o.buckets = 1 << 10;
-    o.dim = 4;
-    o.epochs = 3;
-    o.quiet = true;
-    std::ostringstream out, err;
-    o.save = (root / "straight.npz").string();
-    REQUIRE(spam_classifier::train(o, corpus, out, err) == 0);
-    o.save = (root / "ck.npz").string();
-    o.stop_after = 1;
-    REQUIRE(spam_classifier::train(o, corpus, out, err) == 0);
-    o.stop_after = 0;
-    o.resume = o.save;
-    REQUIRE(spam_classifier::train(o, corpus, out, err) == 0);
-    auto a = tapegrad::io::load_npz((root / "straight.npz").string()), b = tapegrad::io::load_npz(o.save);
+    test_util::TempDir scratch;
+    const auto args = toy_args(root, "1024", "4", "3");
+    const std::string straight = (root / "straight.npz").string(), ck = (root / "ck.npz").string();
+    REQUIRE(spam_program(plus(args, "--save", straight), root).code == 0);
+    REQUIRE(spam_program(plus(args, "--save", ck, "--stop-after", "1"), root).code == 0);
+    const auto resumed = spam_program(plus(args, "--save", ck, "--resume", ck), scratch.path);
+    REQUIRE(resumed.code == 0);
+    CHECK_THAT(resumed.out, Contains("resumed from " + ck + " after epoch 1"));
+    auto a = tapegrad::io::load_npz(straight), b = tapegrad::io::load_npz(ck);
     REQUIRE(a.size() == b.size());
     for (std::size_t i = 0; i < a.size(); ++i)
         if (a[i].first.find("seconds") == std::string::npos) CHECK(a[i].second.bytes == b[i].second.bytes);
+    // a resume with another setting that shapes the run is refused, naming it
+    const auto other = spam_program(plus(toy_args(root, "1024", "4", "3"), "--lr", "0.25", "--resume", ck), scratch.path);
+    CHECK(other.code == 2);
+    CHECK_THAT(other.err, Contains("--resume: the checkpoint was made with --lr 0.5, this run has --lr 0.25"));
     fs::remove_all(root);
 }
 
 TEST_CASE("spam filter: probabilities near 1 keep their digits, log-odds are exact", "[spam]") {
-    using spam_classifier::format_probability;
-    using spam_classifier::log_odds;
+    using spam_filter::format_probability;
+    using spam_filter::log_odds;
     CHECK(format_probability(0.0) == "0.5000");
     CHECK(format_probability(std::log(0.98 / 0.02)) == "0.9800");
     CHECK(format_probability(std::log((1 - 1.3e-5) / 1.3e-5)) == "0.999987");  // not 1.0000
@@ -233,17 +250,17 @@ TEST_CASE("spam filter: probabilities near 1 keep their digits, log-odds are exa
     CHECK(log_odds({0.0, 30.0}, 0) == -30.0);
     CHECK(log_odds({1.0, 1.0, 1.0}, 2) == Approx(-std::log(2.0)));  // p = 1/3 against 2/3
     CHECK(log_odds({500.0, -500.0}, 0) == 1000.0);                  // no overflow
-    CHECK(spam_classifier::describe_prediction({0.0, 40.0}, {"ham", "spam"}) == "spam (p=1 - 4.2e-18, log-odds +40.00)");
-    CHECK(spam_classifier::describe_prediction({2.0, -1.0}, {"ham", "spam"}) == "ham (p=0.9526, log-odds +3.00)");
+    CHECK(spam_filter::describe_prediction({0.0, 40.0}, {"ham", "spam"}) == "spam (p=1 - 4.2e-18, log-odds +40.00)");
+    CHECK(spam_filter::describe_prediction({2.0, -1.0}, {"ham", "spam"}) == "ham (p=0.9526, log-odds +3.00)");
 }
 
 TEST_CASE("spam filter: tf-idf weights are sublinear in tf and L2-normalised per field", "[spam]") {
     // bucket 3 four times, bucket 5 once; idf 1 and 2
-    spam_classifier::Dataset d;
+    spam_filter::Dataset d;
     d.features = {{3, 5, 3, 3, 3}};
     std::vector<float> idf(8, 1.0f);
     idf[5] = 2.0f;
-    spam_classifier::set_weights(d, idf);
+    spam_filter::set_weights(d, idf);
     REQUIRE(d.weights.size() == 1);
     const auto& w = d.weights[0];
     REQUIRE(w.size() == 5);
@@ -251,16 +268,16 @@ TEST_CASE("spam filter: tf-idf weights are sublinear in tf and L2-normalised per
     CHECK(w[0] == w[2]);
     CHECK(x3 / x5 == Approx((1 + std::log(4.0)) / 2.0));  // (1 + ln tf)·idf, not tf·idf (which gives 2)
     CHECK(x3 * x3 + x5 * x5 == Approx(1.0));
-    spam_classifier::Dataset empty;
+    spam_filter::Dataset empty;
     empty.features = {{}};
-    spam_classifier::set_weights(empty, idf);
+    spam_filter::set_weights(empty, idf);
     CHECK(empty.weights[0].empty());
 
     // two fields, each normalised on its own: headers {1, 2}, body {3, 3, 3, 3, 5}
-    spam_classifier::Dataset two;
+    spam_filter::Dataset two;
     two.features = {{1, 2, 3, 3, 3, 3, 5}};
     two.header_features = {2};
-    spam_classifier::set_weights(two, idf);
+    spam_filter::set_weights(two, idf);
     const auto& v = two.weights[0];
     CHECK(v[0] == Approx(1 / std::sqrt(2.0)));
     CHECK(v[1] == Approx(1 / std::sqrt(2.0)));
@@ -273,7 +290,7 @@ TEST_CASE("spam filter: tf-idf weights are sublinear in tf and L2-normalised per
     e.subject = "cheap pills";
     e.header_names = {"x-mailer"};
     e.body = "buy now";
-    spam_classifier::Dataset added;
+    spam_filter::Dataset added;
     added.add(e, 1 << 10, 1, "mail");
     CHECK(added.header_features == std::vector<std::size_t>{4});  // s:cheap, s:pills, s:cheap pills, h:x-mailer
     CHECK(added.features[0] == spam_filter::hashed_features(e, 1 << 10));

@@ -309,6 +309,79 @@ TEST_CASE("stop, resume: bit-identical to an uninterrupted run, metrics and plot
     fs::remove_all(dir);
 }
 
+TEST_CASE("a resume refuses a checkpoint made with other settings, naming each difference", "[training][checkpoint]") {
+    auto dir = scratch_dir("settings");
+    write_synthetic_images(dir, 100, 20, 4);
+    const std::string ck = (dir / "ck.npz").string();
+    REQUIRE(train_images(dir, {"--save", ck, "--stop-after", "1"}).code == 0);
+    // the settings are in the checkpoint, as text numpy reads
+    const auto arrays = io::load_npz(ck);
+    auto setting = [&](const std::string& flag) {
+        for (const auto& [name, a] : arrays)
+            if (name == "settings." + flag) return std::string(a.bytes.begin(), a.bytes.end());
+        return std::string("(absent)");
+    };
+    CHECK(setting("--lr") == "0.05");
+    CHECK(setting("--hidden") == "32");
+    CHECK(setting("--schedule") == "cosine");
+    CHECK(setting("--epochs") == "4");
+    CHECK(setting("--no-normalize") == "false");
+    CHECK(setting("--data") == "(absent)");  // a run may move its data and go on
+    const auto before = io::load_npz(ck);
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    const std::vector<Case> cases{
+        {{"--schedule", "step"}, "the checkpoint was made with --schedule cosine, this run has --schedule step"},
+        {{"--no-normalize"}, "the checkpoint was made with --no-normalize false, this run has --no-normalize true"},
+        {{"--hidden", "16"}, "the checkpoint was made with --hidden 32, this run has --hidden 16"},
+        {{"--epochs", "6"}, "the checkpoint was made with --epochs 4, this run has --epochs 6"},
+        {{"--lr", "0.1", "--batch-size", "8"},
+         "--batch-size 16, this run has --batch-size 8; the checkpoint was made with --lr 0.05, this run has --lr 0.1"},
+    };
+    for (const auto& c : cases) {
+        std::vector<std::string> args{"--save", ck, "--resume", ck};
+        args.insert(args.end(), c.args.begin(), c.args.end());
+        INFO(c.args[0]);
+        const ProgramRun r = train_images(dir, args);
+        CHECK(r.code == 2);
+        CHECK_THAT(r.err, Contains("--resume: ") && Contains(c.message) && Contains("start a new run"));
+        CHECK_THAT(r.out, !Contains("epoch  2/"));  // refused before training
+    }
+    const auto after = io::load_npz(ck);  // and the checkpoint is as it was
+    REQUIRE(after.size() == before.size());
+    for (std::size_t i = 0; i < before.size(); ++i) CHECK(after[i].second.bytes == before[i].second.bytes);
+    // the same settings (the same numbers, written differently) resume
+    const ProgramRun ok = train_images(dir, {"--save", ck, "--resume", ck, "--lr", "5e-2", "--threads", "1"});
+    INFO(ok.err);
+    CHECK(ok.code == 0);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("a second run saving to the same checkpoint refuses while the first holds it", "[training][checkpoint]") {
+    auto dir = scratch_dir("lock");
+    write_synthetic_images(dir, 100, 20, 5);
+    const std::string ck = (dir / "ck.npz").string();
+    REQUIRE(train_images(dir, {"--save", ck, "--epochs", "1"}).code == 0);
+    const auto before = io::load_npz(ck);
+    {
+        train::CheckpointLock held(ck);  // as a run in progress holds it
+        const ProgramRun r = train_images(dir, {"--save", ck, "--epochs", "1"});
+        CHECK(r.code == 2);
+        CHECK_THAT(r.err, Contains("save path '" + ck + "' is in use by another run (pid " + std::to_string(::getpid()) + ")"));
+        CHECK_THAT(r.out, !Contains("epoch  1/"));
+        const auto after = io::load_npz(ck);
+        REQUIRE(after.size() == before.size());
+        for (std::size_t i = 0; i < before.size(); ++i)
+            if (before[i].first.find("seconds") == std::string::npos) CHECK(after[i].second.bytes == before[i].second.bytes);
+    }
+    // released: the next run takes it, and leaves no lock file behind
+    CHECK(train_images(dir, {"--save", ck, "--epochs", "1"}).code == 0);
+    CHECK(!fs::exists(ck + ".lock"));
+    fs::remove_all(dir);
+}
+
 TEST_CASE("a diverging run stops cleanly and keeps the last good checkpoint", "[training]") {
     auto dir = scratch_dir("diverge");
     write_synthetic_images(dir, 200, 50, 3);

@@ -1,6 +1,7 @@
 // The plumbing both trainers share (see training_run.hpp).
 #include "training_run.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <iomanip>
 #include <iostream>
@@ -20,13 +21,26 @@ void RunFlags::add_to(CLI::App& app) {
     app.add_flag("--quiet", quiet, "no progress bar");
 }
 
+std::string setting(double v) {
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);  // the shortest text that reads back as v
+    return std::string(buf, r.ptr);
+}
+
+std::string setting(const std::string& v) { return v; }
+
 TrainingRun::TrainingRun(const RunFlags& flags, std::string title, nn::Module<float>& model, optim::SGD<float>& opt,
                          optim::lr_scheduler::LRScheduler<float>* sched, Generator& data_order, std::ostream& out,
                          std::ostream& err)
     : flags_(flags), title_(std::move(title)), model_(model), opt_(opt), sched_(sched), order_(data_order), out_(out),
-      err_(err) {
+      err_(err), settings_(flags.settings) {
+    settings_["--epochs"] = setting(flags.epochs);
+    settings_["--seed"] = setting(flags.seed);
+    if (!flags.save.empty()) lock_.emplace(flags.save);  // held until the run ends
     if (flags.threads > 0) set_num_threads(flags.threads);
     if (flags.resume.empty()) return;
+    // the settings first: a run of another shape would otherwise fail on its first parameter
+    train::check_same_settings(train::load_settings(flags.resume), settings_);
     train::TrainState st = train::load_checkpoint(flags.resume, model, opt);
     if (st.epoch >= flags.epochs)
         throw ValueError("--resume: '" + flags.resume + "' has already completed " + std::to_string(st.epoch) +
@@ -100,6 +114,7 @@ bool TrainingRun::end_epoch(int epoch, Progress& p, const std::map<std::string, 
             st.scheduler_step_count = sched_->step_count();
         }
         st.history = history_;
+        st.settings = settings_;
         train::save_checkpoint(flags_.save, model_, opt_, st);
     }
     return true;

@@ -14,7 +14,10 @@
 #include <cstdint>
 #include <iosfwd>
 #include <map>
+#include <optional>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <tapegrad/tapegrad.hpp>
@@ -31,13 +34,33 @@ struct RunFlags {
     std::string metrics, save, resume, plot;
     int stop_after = 0;  // 0: run to --epochs
     bool quiet = false;
+    // The settings that define the run (flag -> value, see setting()): every checkpoint records
+    // them, and --resume refuses a checkpoint made with other ones, naming each difference.
+    // TrainingRun adds --epochs (the schedule's horizon) and --seed; --data, --threads and the
+    // output flags are not settings (a run may move, or change threads, and go on).
+    std::map<std::string, std::string> settings;
     // Registers --epochs --seed --threads --metrics --save --resume --stop-after --plot --quiet.
     void add_to(CLI::App& app);
 };
 
+// A setting's text: numbers in their shortest exact form ("0.05", "1e-07"), true/false, lists
+// comma separated ("256,128").
+std::string setting(double v);
+std::string setting(const std::string& v);
+inline std::string setting(const char* v) { return v; }
+inline std::string setting(bool v) { return v ? "true" : "false"; }
+template <class T, class = std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>>>
+std::string setting(T v) { return std::to_string(v); }
+template <class T> std::string setting(const std::vector<T>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ",") + setting(x);
+    return s;
+}
+
 class TrainingRun {
 public:
-    // Applies --threads and, with --resume, restores the model, the optimizer, the scheduler and the
+    // Takes the lock on --save (train::CheckpointLock: a second run saving to the same file refuses),
+    // applies --threads and, with --resume, checks the checkpoint's settings against this run's and restores the model, the optimizer, the scheduler and the
     // data order's generator from the checkpoint (throws tapegrad::Error when it does not fit).
     TrainingRun(const RunFlags& flags, std::string title, tapegrad::nn::Module<float>& model,
                 tapegrad::optim::SGD<float>& opt, tapegrad::optim::lr_scheduler::LRScheduler<float>* sched,
@@ -85,6 +108,8 @@ private:
     tapegrad::optim::lr_scheduler::LRScheduler<float>* sched_;
     tapegrad::Generator& order_;
     std::ostream &out_, &err_;
+    std::map<std::string, std::string> settings_;
+    std::optional<tapegrad::train::CheckpointLock> lock_;
     tapegrad::train::History history_;
     int start_ = 0;
     double epoch_lr_ = 0;

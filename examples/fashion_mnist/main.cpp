@@ -39,6 +39,13 @@ int main(int argc, char** argv) {
     app.add_flag("--no-normalize{false}", normalize, "do not normalise inputs by the training mean/std");
     app.add_flag("--plain-sgd{false}", nesterov, "classical momentum instead of Nesterov");
     if (int status = examples::parse_command_line(app, argc, argv); status >= 0) return status;
+    using examples::setting;  // what a checkpoint records and --resume must agree with
+    run_flags.settings = {{"--batch-size", setting(batch_size)}, {"--lr", setting(lr)},
+                          {"--momentum", setting(momentum)},     {"--weight-decay", setting(weight_decay)},
+                          {"--schedule", schedule},              {"--step-size", setting(step_size)},
+                          {"--gamma", setting(gamma)},           {"--hidden", setting(hidden)},
+                          {"--classes", setting(classes)},       {"--no-normalize", setting(!normalize)},
+                          {"--plain-sgd", setting(!nesterov)}};
 
     return examples::exit_status_of(std::cerr, [&] {
         // ---- data: bytes on disk, turned into normalised floats as each batch is gathered

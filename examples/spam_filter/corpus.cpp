@@ -43,8 +43,29 @@ struct Fd {
     }
 };
 
-// Reads up to max_bytes of a regular file. Returns false with `why` set when it cannot;
-// `truncated` tells whether bytes were left unread.
+// The non-hidden entry names of a folder, sorted byte-wise.
+std::vector<std::string> sorted_entries(const fs::path& dir, bool folders_only, const std::string& what) {
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec);
+    if (ec) fail(dir.string(), "cannot list " + what + ": " + ec.message());
+    std::vector<std::string> names;
+    for (fs::directory_iterator end; it != end; it.increment(ec)) {
+        if (ec) break;
+        std::string name = it->path().filename().string();
+        if (hidden(name)) continue;
+        if (folders_only) {
+            std::error_code ec2;
+            if (!fs::is_directory(it->path(), ec2)) continue;  // follows symlinks
+        }
+        names.push_back(std::move(name));
+    }
+    if (ec) fail(dir.string(), "cannot list " + what + ": " + ec.message());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+}  // namespace
+
 bool read_document(const std::string& path, std::size_t max_bytes, std::string& out, bool& truncated,
                    std::string& why) {
     out.clear();
@@ -89,6 +110,15 @@ bool read_document(const std::string& path, std::size_t max_bytes, std::string& 
         got += static_cast<std::size_t>(n);
     }
     out.resize(got);
+    if (got == 0) {
+        why = "empty file";
+        return false;
+    }
+    if (std::memchr(out.data(), '\0', std::min(out.size(), kBinaryProbe)) != nullptr) {
+        why = "binary (a NUL byte in the first 8 KiB)";
+        out.clear();
+        return false;
+    }
     if (got == max_bytes) {
         char probe;
         ssize_t n;
@@ -98,29 +128,6 @@ bool read_document(const std::string& path, std::size_t max_bytes, std::string& 
     }
     return true;
 }
-
-// The non-hidden entry names of a folder, sorted byte-wise.
-std::vector<std::string> sorted_entries(const fs::path& dir, bool folders_only, const std::string& what) {
-    std::error_code ec;
-    fs::directory_iterator it(dir, ec);
-    if (ec) fail(dir.string(), "cannot list " + what + ": " + ec.message());
-    std::vector<std::string> names;
-    for (fs::directory_iterator end; it != end; it.increment(ec)) {
-        if (ec) break;
-        std::string name = it->path().filename().string();
-        if (hidden(name)) continue;
-        if (folders_only) {
-            std::error_code ec2;
-            if (!fs::is_directory(it->path(), ec2)) continue;  // follows symlinks
-        }
-        names.push_back(std::move(name));
-    }
-    if (ec) fail(dir.string(), "cannot list " + what + ": " + ec.message());
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
-}  // namespace
 
 TextCorpus load_text_folders(const std::string& root, const std::map<std::string, std::string>& folder_to_class,
                              std::size_t max_bytes_per_file) {
@@ -177,17 +184,6 @@ TextCorpus load_text_folders(const std::string& root, const std::map<std::string
             if (!read_document(path, max_bytes_per_file, text, truncated, why)) {
                 ++corpus.skipped;
                 corpus.warnings.push_back("load_text_folders: skipped '" + path + "': " + why);
-                continue;
-            }
-            if (text.empty()) {
-                ++corpus.skipped;
-                corpus.warnings.push_back("load_text_folders: skipped '" + path + "': empty file");
-                continue;
-            }
-            if (std::memchr(text.data(), '\0', std::min(text.size(), kBinaryProbe)) != nullptr) {
-                ++corpus.skipped;
-                corpus.warnings.push_back("load_text_folders: skipped '" + path +
-                                          "': binary (a NUL byte in the first 8 KiB)");
                 continue;
             }
             if (truncated)

@@ -16,6 +16,9 @@
 
 namespace spam_filter {
 
+// Documents longer than this are truncated to it (by default).
+constexpr std::size_t kMaxDocumentBytes = std::size_t{1} << 20;
+
 // One corpus; texts, labels, paths and is_test are parallel (one entry per document kept).
 struct TextCorpus {
     std::vector<std::string> texts;         // file contents, raw bytes (at most max_bytes_per_file)
@@ -51,7 +54,15 @@ struct TextCorpus {
 // max_bytes_per_file is 0.
 TextCorpus load_text_folders(const std::string& root,
                              const std::map<std::string, std::string>& folder_to_class = {},
-                             std::size_t max_bytes_per_file = std::size_t{1} << 20);
+                             std::size_t max_bytes_per_file = kMaxDocumentBytes);
+
+// One document, read as load_text_folders reads each (and as --predict reads an email): at most
+// max_bytes (> 0) of a regular file into `text`, `truncated` telling whether bytes were left unread.
+// Returns false, with `why` saying it ("cannot open: No such file or directory", "not a regular
+// file (a directory)", "empty file", "binary (a NUL byte in the first 8 KiB)"), when the document is
+// refused. Never blocks on a FIFO.
+bool read_document(const std::string& path, std::size_t max_bytes, std::string& text, bool& truncated,
+                   std::string& why);
 
 // The class map of the SpamAssassin corpus as laid out by third_party/fetch-spamassassin.sh:
 // easy-ham-1, easy-ham-2, hard-ham-1 -> "ham"; spam-1, spam-2 -> "spam" (so ham = 0, spam = 1).

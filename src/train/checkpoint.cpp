@@ -116,6 +116,21 @@ template <class S> S read_scalar(const std::string& path, const std::map<std::st
     return a.data()[0];
 }
 
+// The "settings.<flag>" arrays of a checkpoint: 1-D byte arrays of text.
+std::map<std::string, std::string> settings_of(const std::vector<std::pair<std::string, NpyArray>>& arrays,
+                                               const std::string& path, const char* fn) {
+    std::map<std::string, std::string> settings;
+    for (const auto& [n, a] : arrays)
+        if (n.rfind(kSettings, 0) == 0) {
+            auto v = io::from_npy<std::uint8_t>(a, path + ":" + n);
+            if (v.dimension() != 1)
+                throw IOError(std::string(fn) + ": '" + path + "': '" + n + "' must be a 1-D byte array, found shape " +
+                              shape_str_of(v.shape()));
+            settings[n.substr(kSettings.size())] = std::string(v.begin(), v.end());
+        }
+    return settings;
+}
+
 }  // namespace
 
 template <class T> void save_model(const std::string& path, const nn::Module<T>& model) {
@@ -200,13 +215,8 @@ template <class T> TrainState load_checkpoint(const std::string& path, nn::Modul
         if (n.rfind(kHistory, 0) == 0) {
             auto h = io::from_npy<double>(a, path + ":" + n);
             st.history[n.substr(kHistory.size())] = std::vector<double>(h.begin(), h.end());
-        } else if (n.rfind(kSettings, 0) == 0) {
-            auto v = io::from_npy<std::uint8_t>(a, path + ":" + n);
-            if (v.dimension() != 1)
-                throw IOError("load_checkpoint: '" + path + "': '" + n + "' must be a 1-D byte array, found shape " +
-                              shape_str_of(v.shape()));
-            st.settings[n.substr(kSettings.size())] = std::string(v.begin(), v.end());
         }
+    st.settings = settings_of(arrays, path, "load_checkpoint");
     // everything read and checked: now change the model and the optimizer
     auto state = model_state(model);
     for (std::size_t i = 0; i < state.size(); ++i) state[i].second.mutable_value() = std::move(values[i]);
@@ -220,6 +230,10 @@ std::string shown(const std::string& flag, const std::string& value) {
     return flag + " " + (value.empty() ? std::string("''") : value);
 }
 }  // namespace
+
+std::map<std::string, std::string> load_settings(const std::string& path) {
+    return settings_of(io::load_npz(path), path, "load_settings");
+}
 
 void check_same_settings(const std::map<std::string, std::string>& saved, const std::map<std::string, std::string>& now) {
     if (saved.empty()) return;  // a checkpoint from before settings were recorded: nothing to compare

@@ -41,6 +41,11 @@ void save_checkpoint(const std::string& path, const nn::Module<T>& model, const 
 // run state for the caller to restore its scheduler and generator.
 template <class T> TrainState load_checkpoint(const std::string& path, nn::Module<T>& model, optim::SGD<T>& opt);
 
+// The settings recorded in a checkpoint (TrainState::settings) without loading anything else, so a
+// resume can compare them before it tries to fit the parameters into its model; empty for a
+// checkpoint written before settings were recorded. IOError as load_npz, or for a malformed entry.
+std::map<std::string, std::string> load_settings(const std::string& path);
+
 // For --resume: throws ValueError when the settings a checkpoint was made with (`saved`, from
 // load_checkpoint) differ from this run's (`now`), listing every difference, e.g.
 //   "--resume: the checkpoint was made with --schedule cosine, this run has --schedule step; the
