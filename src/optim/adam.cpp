@@ -1,0 +1,135 @@
+// Adam and AdamW with torch 1.13's single-tensor update order, in place.
+#include "tapegrad/optim/adam.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "tapegrad/core/sparse_grad.hpp"
+
+namespace tapegrad {
+namespace optim {
+
+namespace {
+std::string num(double x) { return tapegrad::detail::py_float(x); }
+
+template <class T> ParamGroup<T> adam_defaults(double lr, betas_t betas, double eps, double wd, bool amsgrad, bool maximize) {
+    ParamGroup<T> d;
+    d.lr = lr;
+    d.betas = betas;
+    d.eps = eps;
+    d.weight_decay = wd;
+    d.amsgrad = amsgrad;
+    d.maximize = maximize;
+    d.initial_lr = lr;
+    return d;
+}
+// torch.maximum: NaN wins
+template <class T> T nan_max(T a, T b) { return a != a || b != b ? std::numeric_limits<T>::quiet_NaN() : (a < b ? b : a); }
+}  // namespace
+
+template <class T>
+AdamBase<T>::AdamBase(const std::string& name, bool decoupled, std::vector<Tensor<T>> params, double lr, betas_t betas,
+                      double eps, double weight_decay, bool amsgrad, bool maximize)
+    : Optimizer<T>(name, adam_defaults<T>(lr, betas, eps, weight_decay, amsgrad, maximize)), decoupled_(decoupled) {
+    check_hyperparameters(this->defaults(), name);
+    if (params.empty()) throw ValueError(name + ": optimizer got an empty parameter list");
+    ParamGroup<T> g = this->defaults();
+    g.params = std::move(params);
+    this->add_group(std::move(g), name);
+}
+
+template <class T> std::vector<std::string> AdamBase<T>::option_names() const {
+    return {"lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"};
+}
+template <class T> std::vector<std::string> AdamBase<T>::state_names() const {
+    return {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+}
+
+template <class T> void AdamBase<T>::check_hyperparameters(const ParamGroup<T>& g, const std::string& where) const {
+    // torch's tests, in torch's order; NaN fails them as in torch, infinities are refused as well
+    if (!(g.lr >= 0) || std::isinf(g.lr)) throw ValueError(where + ": Invalid learning rate: " + num(g.lr));
+    if (!(g.eps >= 0) || std::isinf(g.eps)) throw ValueError(where + ": Invalid epsilon value: " + num(g.eps));
+    const double b0 = std::get<0>(g.betas), b1 = std::get<1>(g.betas);
+    if (!(0 <= b0 && b0 < 1)) throw ValueError(where + ": Invalid beta parameter at index 0: " + num(b0));
+    if (!(0 <= b1 && b1 < 1)) throw ValueError(where + ": Invalid beta parameter at index 1: " + num(b1));
+    if (!(g.weight_decay >= 0) || std::isinf(g.weight_decay))
+        throw ValueError(where + ": Invalid weight_decay value: " + num(g.weight_decay));
+}
+
+template <class T> void AdamBase<T>::update() {
+    for (std::size_t gi = 0; gi < this->groups_.size(); ++gi) {
+        auto& g = this->groups_[gi];
+        for (std::size_t pi = 0; pi < g.params.size(); ++pi)
+            if (has_sparse_grad(g.params[pi]))
+                throw ValueError(this->name() + "::step: param_groups[" + std::to_string(gi) + "] parameter " +
+                                 std::to_string(pi) + ": " + this->name() +
+                                 " does not support sparse gradients (embedding_bag with sparse=true needs SGD)");
+    }
+    for (auto& g : this->groups_) {
+        const double beta1 = std::get<0>(g.betas), beta2 = std::get<1>(g.betas);
+        // Python floats in torch, turned into the tensor's type where they meet a tensor
+        const T b1 = T(beta1), b2 = T(beta2), one_m_b1 = T(1 - beta1), one_m_b2 = T(1 - beta2), eps = T(g.eps);
+        const T wd = T(g.weight_decay), decay = T(1 - g.lr * g.weight_decay);
+        for (auto& p : g.params) {
+            if (!p.has_grad()) continue;
+            auto& st = this->state_for(p);
+            const auto& shape = p.value().shape();
+            if (!st.count("step")) {
+                xt::xarray<T> zero = xt::xarray<T>::from_shape({});
+                zero() = T(0);
+                st["step"] = zero;
+            }
+            for (const char* k : {"exp_avg", "exp_avg_sq"})
+                if (!st.count(k)) st[k] = xt::xarray<T>(xt::zeros<T>(shape));
+            if (g.amsgrad && !st.count("max_exp_avg_sq")) st["max_exp_avg_sq"] = xt::xarray<T>(xt::zeros<T>(shape));
+            T& step_t = st["step"]();
+            step_t = step_t + T(1);
+            const double step = double(step_t);
+            const double bias_correction1 = 1 - std::pow(beta1, step);
+            const double bias_correction2 = 1 - std::pow(beta2, step);
+            const double step_size = g.lr / bias_correction1;
+            const T bc2_sqrt = T(std::sqrt(bias_correction2)), neg_step = T(-step_size);
+            T* pv = p.mutable_value().data();
+            const T* pg = p.grad().data();
+            T* m = st["exp_avg"].data();
+            T* v = st["exp_avg_sq"].data();
+            T* vmax = g.amsgrad ? st["max_exp_avg_sq"].data() : nullptr;
+            const std::size_t n = p.numel();
+            for (std::size_t k = 0; k < n; ++k) {
+                T d = g.maximize ? -pg[k] : pg[k];
+                if (decoupled_)
+                    pv[k] = pv[k] * decay;  // AdamW: param.mul_(1 - lr * weight_decay), always
+                else if (g.weight_decay != 0)
+                    d = d + wd * pv[k];  // Adam: grad.add(param, alpha=weight_decay)
+                m[k] = m[k] * b1 + one_m_b1 * d;
+                v[k] = v[k] * b2 + (one_m_b2 * d) * d;
+                T denom;
+                if (vmax) {
+                    vmax[k] = nan_max(vmax[k], v[k]);
+                    denom = std::sqrt(vmax[k]) / bc2_sqrt + eps;
+                } else {
+                    denom = std::sqrt(v[k]) / bc2_sqrt + eps;
+                }
+                pv[k] = pv[k] + (neg_step * m[k]) / denom;  // addcdiv_(exp_avg, denom, value=-step_size)
+            }
+        }
+    }
+}
+
+template <class T>
+Adam<T>::Adam(std::vector<Tensor<T>> params, const AdamOptions& o)
+    : AdamBase<T>("Adam", false, std::move(params), o.lr(), o.betas(), o.eps(), o.weight_decay(), o.amsgrad(), o.maximize()) {}
+
+template <class T>
+AdamW<T>::AdamW(std::vector<Tensor<T>> params, const AdamWOptions& o)
+    : AdamBase<T>("AdamW", true, std::move(params), o.lr(), o.betas(), o.eps(), o.weight_decay(), o.amsgrad(), o.maximize()) {}
+
+template class AdamBase<float>;
+template class AdamBase<double>;
+template class Adam<float>;
+template class Adam<double>;
+template class AdamW<float>;
+template class AdamW<double>;
+
+}  // namespace optim
+}  // namespace tapegrad
