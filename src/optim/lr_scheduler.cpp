@@ -426,7 +426,11 @@ template <class T> std::pair<double, double> OneCycleLR<T>::at(std::size_t i) co
     for (std::size_t k = 0; k < phases_.size(); ++k) {
         const Phase& ph = phases_[k];
         if (step_num <= ph.end_step || k + 1 == phases_.size()) {
-            const double pct = (step_num - start_step) / (ph.end_step - start_step);
+            // torch lets step() run once past the schedule (last_epoch == total_steps) and extrapolates
+            // there (pct > 1: a linear anneal goes below min_lr, to a negative lr); here that extra step
+            // holds the end of the schedule, so a loop that steps the scheduler after each of its
+            // total_steps batches ends at min_lr instead of failing on a negative rate
+            const double pct = std::min(1.0, (step_num - start_step) / (ph.end_step - start_step));
             const double lr = anneal(lrs[ph.start_lr], lrs[ph.end_lr], pct);
             double m = 0;
             if (cycle_momentum_) {

@@ -190,7 +190,9 @@ struct OneCycleLROptions {
 // (three_phase: back to the start first). With cycle_momentum the momentum (SGD, RMSprop) or beta1
 // (Adam, AdamW) moves the other way, between max_momentum and base_momentum. torch's checks and
 // texts; stepping past total_steps is "Tried to step 11 times. The specified number of total steps
-// is 10" (ValueError, nothing changed).
+// is 10" (ValueError, nothing changed). One deliberate difference: the step torch allows after the
+// last one (last_epoch == total_steps, the rate nobody trains with) keeps min_lr and the end
+// momentum, where torch extrapolates the anneal (with "linear", to a negative lr).
 template <class T = float> class OneCycleLR : public LRScheduler<T> {
 public:
     OneCycleLR(Optimizer<T>& opt, const OneCycleLROptions& options);
