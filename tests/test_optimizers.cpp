@@ -34,9 +34,9 @@ template <class T> bool same_bits(const xt::xarray<T>& a, const xt::xarray<T>& b
     return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
 
-// Relative error bounds for "the same numbers to within rounding". float64: the updates are the
-// same operations in the same order as torch's; what is left is libm's pow/sqrt. float32: torch
-// rounds every intermediate to float32 as here, so a few ulps over the seven steps.
+// Relative error bounds for "the same numbers to within rounding", where the bits may differ: SGD
+// (whose loops let the compiler fuse other products than torch's kernels do) and gradient norms
+// (summed in another order): a few ulps over seven steps.
 template <class T> double tolerance();
 template <> double tolerance<double>() { return 1e-14; }
 template <> double tolerance<float>() { return 1e-6; }
@@ -117,6 +117,9 @@ template <class T> void run_optimizer_cases(const std::string& dtype) {
         INFO("case " << c["name"].get<std::string>() << " " << dtype);
         std::vector<Tensor<T>> params;
         auto opt = make_case<T>(c, params);
+        // Adam, AdamW and RMSprop round as torch's kernels do (src/optim/adam.cpp): the same bits.
+        // SGD's loops (src/optim/sgd.cpp, older) let the compiler fuse other products: within rounding.
+        const double exactness = c["optimizer"] == "SGD" ? tolerance<T>() : 0.0;
         for (std::size_t step = 0; step < c["grads"].size(); ++step) {
             for (std::size_t i = 0; i < params.size(); ++i) {
                 params[i].zero_grad(true);
@@ -126,7 +129,7 @@ template <class T> void run_optimizer_cases(const std::string& dtype) {
             for (std::size_t i = 0; i < params.size(); ++i) {
                 const double e = fixture::worst_rel_error(params[i].value(), fixture::array<double>(c["expected"][step][i]));
                 worst = std::max(worst, e);
-                CHECK(e < tolerance<T>());
+                CHECK(e <= exactness);
             }
         }
         // the state dict: torch's names, torch's numbering, the same buffers
@@ -140,7 +143,7 @@ template <class T> void run_optimizer_cases(const std::string& dtype) {
             for (const auto& [key, buf] : st.items()) {
                 INFO("state " << idx << " " << key);
                 REQUIRE(sd.state.at(k).count(key));
-                CHECK(fixture::worst_rel_error(sd.state.at(k).at(key), fixture::array<double>(buf)) < tolerance<T>());
+                CHECK(fixture::worst_rel_error(sd.state.at(k).at(key), fixture::array<double>(buf)) <= exactness);
             }
         }
         REQUIRE(sd.param_groups.size() == c["param_groups"].size());
@@ -166,7 +169,7 @@ template <class T> void run_optimizer_cases(const std::string& dtype) {
         (void)order;
         ++n;
     }
-    WARN("worst relative error " << dtype << ": " << worst);
+    CHECK(worst < tolerance<T>());
     CHECK(n >= 24);
 }
 

@@ -25,6 +25,9 @@ template <class T> ParamGroup<T> adam_defaults(double lr, betas_t betas, double 
 }
 // torch.maximum: NaN wins
 template <class T> T nan_max(T a, T b) { return a != a || b != b ? std::numeric_limits<T>::quiet_NaN() : (a < b ? b : a); }
+// torch's CPU kernels (built for AVX2) fuse a + alpha·b (add with alpha, addcmul) into one FMA, in
+// their scalar loops as in their vector ones: std::fma rounds once, as they do, so the trajectories
+// agree to the bit (the loops below are written out in torch's order of operations for that reason).
 }  // namespace
 
 template <class T>
@@ -100,9 +103,9 @@ template <class T> void AdamBase<T>::update() {
                 if (decoupled_)
                     pv[k] = pv[k] * decay;  // AdamW: param.mul_(1 - lr * weight_decay), always
                 else if (g.weight_decay != 0)
-                    d = d + wd * pv[k];  // Adam: grad.add(param, alpha=weight_decay)
-                m[k] = m[k] * b1 + one_m_b1 * d;
-                v[k] = v[k] * b2 + (one_m_b2 * d) * d;
+                    d = std::fma(wd, pv[k], d);  // Adam: grad.add(param, alpha=weight_decay)
+                m[k] = std::fma(one_m_b1, d, m[k] * b1);      // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+                v[k] = std::fma(one_m_b2 * d, d, v[k] * b2);  // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
                 T denom;
                 if (vmax) {
                     vmax[k] = nan_max(vmax[k], v[k]);

@@ -81,19 +81,20 @@ template <class T> void RMSprop<T>::update() {
             const std::size_t n = p.numel();
             for (std::size_t k = 0; k < n; ++k) {
                 T d = g.maximize ? -pg[k] : pg[k];
-                if (g.weight_decay != 0) d = d + wd * pv[k];
-                sq[k] = sq[k] * alpha + (one_m_alpha * d) * d;
+                // add with alpha and addcmul are one FMA in torch's kernels, as here (see adam.cpp)
+                if (g.weight_decay != 0) d = std::fma(wd, pv[k], d);
+                sq[k] = std::fma(one_m_alpha * d, d, sq[k] * alpha);
                 T avg;
                 if (ga) {
-                    ga[k] = ga[k] * alpha + one_m_alpha * d;
-                    avg = std::sqrt(sq[k] + (T(-1) * ga[k]) * ga[k]);  // square_avg.addcmul(grad_avg, grad_avg, value=-1)
+                    ga[k] = std::fma(one_m_alpha, d, ga[k] * alpha);
+                    avg = std::sqrt(std::fma(T(-1) * ga[k], ga[k], sq[k]));  // square_avg.addcmul(grad_avg, grad_avg, value=-1)
                 } else {
                     avg = std::sqrt(sq[k]);
                 }
                 avg = avg + eps;
                 if (buf) {
                     buf[k] = buf[k] * mom + (T(1) * d) / avg;  // buf.mul_(momentum).addcdiv_(grad, avg)
-                    pv[k] = pv[k] + neg_lr * buf[k];
+                    pv[k] = std::fma(neg_lr, buf[k], pv[k]);  // param.add_(buf, alpha=-lr)
                 } else {
                     pv[k] = pv[k] + (neg_lr * d) / avg;
                 }
