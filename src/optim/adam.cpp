@@ -28,6 +28,34 @@ template <class T> T nan_max(T a, T b) { return a != a || b != b ? std::numeric_
 // torch's CPU kernels (built for AVX2) fuse a + alpha·b (add with alpha, addcmul) into one FMA, in
 // their scalar loops as in their vector ones: std::fma rounds once, as they do, so the trajectories
 // agree to the bit (the loops below are written out in torch's order of operations for that reason).
+template <class T> struct AdamScalars {
+    T b1, b2, one_m_b1, one_m_b2, eps, wd, decay, bc2_sqrt, neg_step;
+};
+
+// The update of one parameter, in torch's order of operations (see adam.hpp).
+template <class T, bool Maximize, bool Decoupled, bool L2, bool Amsgrad>
+void adam_loop(std::size_t n, T* __restrict pv, const T* __restrict pg, T* __restrict m, T* __restrict v,
+               T* __restrict vmax, const AdamScalars<T>& s) {
+    for (std::size_t k = 0; k < n; ++k) {
+        T d = Maximize ? -pg[k] : pg[k];
+        T p = pv[k];
+        if (Decoupled) p = p * s.decay;            // AdamW: param.mul_(1 - lr * weight_decay), always
+        if (L2) d = std::fma(s.wd, p, d);          // Adam: grad.add(param, alpha=weight_decay)
+        const T mk = std::fma(s.one_m_b1, d, m[k] * s.b1);      // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+        const T vk = std::fma(s.one_m_b2 * d, d, v[k] * s.b2);  // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        m[k] = mk;
+        v[k] = vk;
+        T denom;
+        if (Amsgrad) {
+            const T mx = nan_max(vmax[k], vk);
+            vmax[k] = mx;
+            denom = std::sqrt(mx) / s.bc2_sqrt + s.eps;
+        } else {
+            denom = std::sqrt(vk) / s.bc2_sqrt + s.eps;
+        }
+        pv[k] = p + (s.neg_step * mk) / denom;  // param.addcdiv_(exp_avg, denom, value=-step_size)
+    }
+}
 }  // namespace
 
 template <class T>
@@ -97,23 +125,22 @@ template <class T> void AdamBase<T>::update() {
             T* m = st["exp_avg"].data();
             T* v = st["exp_avg_sq"].data();
             T* vmax = g.amsgrad ? st["max_exp_avg_sq"].data() : nullptr;
-            const std::size_t n = p.numel();
-            for (std::size_t k = 0; k < n; ++k) {
-                T d = g.maximize ? -pg[k] : pg[k];
-                if (decoupled_)
-                    pv[k] = pv[k] * decay;  // AdamW: param.mul_(1 - lr * weight_decay), always
-                else if (g.weight_decay != 0)
-                    d = std::fma(wd, pv[k], d);  // Adam: grad.add(param, alpha=weight_decay)
-                m[k] = std::fma(one_m_b1, d, m[k] * b1);      // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
-                v[k] = std::fma(one_m_b2 * d, d, v[k] * b2);  // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                T denom;
-                if (vmax) {
-                    vmax[k] = nan_max(vmax[k], v[k]);
-                    denom = std::sqrt(vmax[k]) / bc2_sqrt + eps;
-                } else {
-                    denom = std::sqrt(v[k]) / bc2_sqrt + eps;
-                }
-                pv[k] = pv[k] + (neg_step * m[k]) / denom;  // addcdiv_(exp_avg, denom, value=-step_size)
+            const AdamScalars<T> sc{b1, b2, one_m_b1, one_m_b2, eps, wd, decay, bc2_sqrt, neg_step};
+            // one branch-free loop per configuration, so the compiler vectorises each
+            const int key = (g.maximize ? 1 : 0) | (decoupled_ ? 2 : (g.weight_decay != 0 ? 4 : 0)) | (vmax ? 8 : 0);
+            switch (key) {
+                case 0: adam_loop<T, false, false, false, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
+                case 1: adam_loop<T, true, false, false, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
+                case 2: adam_loop<T, false, true, false, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
+                case 3: adam_loop<T, true, true, false, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
+                case 4: adam_loop<T, false, false, true, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
+                case 5: adam_loop<T, true, false, true, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
+                case 8: adam_loop<T, false, false, false, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
+                case 9: adam_loop<T, true, false, false, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
+                case 10: adam_loop<T, false, true, false, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
+                case 11: adam_loop<T, true, true, false, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
+                case 12: adam_loop<T, false, false, true, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
+                default: adam_loop<T, true, false, true, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
             }
         }
     }

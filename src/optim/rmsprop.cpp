@@ -11,6 +11,40 @@ namespace optim {
 namespace {
 std::string num(double x) { return tapegrad::detail::py_float(x); }
 bool bad(double x) { return !(x >= 0) || std::isinf(x); }  // NaN fails torch's 0 <= x as well
+
+template <class T> struct RMSpropScalars {
+    T alpha, one_m_alpha, eps, wd, mom, neg_lr;
+};
+
+// The update of one parameter, in torch's order of operations (see rmsprop.hpp); add with alpha and
+// addcmul are one FMA in torch's kernels, as here (see adam.cpp).
+template <class T, bool Maximize, bool L2, bool Centered, bool Momentum>
+void rmsprop_loop(std::size_t n, T* __restrict pv, const T* __restrict pg, T* __restrict sq, T* __restrict ga,
+                  T* __restrict buf, const RMSpropScalars<T>& s) {
+    for (std::size_t k = 0; k < n; ++k) {
+        T d = Maximize ? -pg[k] : pg[k];
+        const T p = pv[k];
+        if (L2) d = std::fma(s.wd, p, d);
+        const T sk = std::fma(s.one_m_alpha * d, d, sq[k] * s.alpha);  // square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+        sq[k] = sk;
+        T avg;
+        if (Centered) {
+            const T gk = std::fma(s.one_m_alpha, d, ga[k] * s.alpha);
+            ga[k] = gk;
+            avg = std::sqrt(std::fma(T(-1) * gk, gk, sk));  // square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+        } else {
+            avg = std::sqrt(sk);
+        }
+        avg = avg + s.eps;
+        if (Momentum) {
+            const T b = buf[k] * s.mom + (T(1) * d) / avg;  // buf.mul_(momentum).addcdiv_(grad, avg)
+            buf[k] = b;
+            pv[k] = std::fma(s.neg_lr, b, p);  // param.add_(buf, alpha=-lr)
+        } else {
+            pv[k] = p + (s.neg_lr * d) / avg;  // param.addcdiv_(grad, avg, value=-lr)
+        }
+    }
+}
 }  // namespace
 
 template <class T>
@@ -78,26 +112,18 @@ template <class T> void RMSprop<T>::update() {
             T* sq = st["square_avg"].data();
             T* ga = g.centered ? st["grad_avg"].data() : nullptr;
             T* buf = g.momentum > 0 ? st["momentum_buffer"].data() : nullptr;
+            const RMSpropScalars<T> sc{alpha, one_m_alpha, eps, wd, mom, neg_lr};
+            // one branch-free loop per configuration, so the compiler vectorises each
+            const int key = (g.maximize ? 1 : 0) | (g.weight_decay != 0 ? 2 : 0) | (ga ? 4 : 0) | (buf ? 8 : 0);
             const std::size_t n = p.numel();
-            for (std::size_t k = 0; k < n; ++k) {
-                T d = g.maximize ? -pg[k] : pg[k];
-                // add with alpha and addcmul are one FMA in torch's kernels, as here (see adam.cpp)
-                if (g.weight_decay != 0) d = std::fma(wd, pv[k], d);
-                sq[k] = std::fma(one_m_alpha * d, d, sq[k] * alpha);
-                T avg;
-                if (ga) {
-                    ga[k] = std::fma(one_m_alpha, d, ga[k] * alpha);
-                    avg = std::sqrt(std::fma(T(-1) * ga[k], ga[k], sq[k]));  // square_avg.addcmul(grad_avg, grad_avg, value=-1)
-                } else {
-                    avg = std::sqrt(sq[k]);
-                }
-                avg = avg + eps;
-                if (buf) {
-                    buf[k] = buf[k] * mom + (T(1) * d) / avg;  // buf.mul_(momentum).addcdiv_(grad, avg)
-                    pv[k] = std::fma(neg_lr, buf[k], pv[k]);  // param.add_(buf, alpha=-lr)
-                } else {
-                    pv[k] = pv[k] + (neg_lr * d) / avg;
-                }
+            switch (key) {
+#define TAPEGRAD_RMSPROP_CASE(K) \
+    case K: rmsprop_loop<T, (K & 1) != 0, (K & 2) != 0, (K & 4) != 0, (K & 8) != 0>(n, pv, pg, sq, ga, buf, sc); break;
+                TAPEGRAD_RMSPROP_CASE(0) TAPEGRAD_RMSPROP_CASE(1) TAPEGRAD_RMSPROP_CASE(2) TAPEGRAD_RMSPROP_CASE(3)
+                TAPEGRAD_RMSPROP_CASE(4) TAPEGRAD_RMSPROP_CASE(5) TAPEGRAD_RMSPROP_CASE(6) TAPEGRAD_RMSPROP_CASE(7)
+                TAPEGRAD_RMSPROP_CASE(8) TAPEGRAD_RMSPROP_CASE(9) TAPEGRAD_RMSPROP_CASE(10) TAPEGRAD_RMSPROP_CASE(11)
+                TAPEGRAD_RMSPROP_CASE(12) TAPEGRAD_RMSPROP_CASE(13) TAPEGRAD_RMSPROP_CASE(14) TAPEGRAD_RMSPROP_CASE(15)
+#undef TAPEGRAD_RMSPROP_CASE
             }
         }
     }
