@@ -183,7 +183,7 @@ TEST_CASE("Adam, AdamW, RMSprop and SGDOptions follow torch's trajectories and s
     run_optimizer_cases<float>("float32");
 }
 
-TEST_CASE("Adam, AdamW and RMSprop refuse bad hyper-parameters with torch's texts, and sparse gradients", "[optim]") {
+TEST_CASE("Adam, AdamW and RMSprop refuse bad hyper-parameters with torch's texts, and sparse gradients", "[optim][bad_input]") {
     std::vector<Tensor<float>> p{zeros<float>({2}, true)};
     using optim::AdamOptions;
     using optim::AdamWOptions;
@@ -402,7 +402,7 @@ TEST_CASE("ExponentialLR, MultiStepLR, LinearLR, OneCycleLR and ReduceLROnPlatea
     CHECK(n == 15);
 }
 
-TEST_CASE("schedulers refuse bad arguments with torch's texts, and a state dict of another schedule", "[optim]") {
+TEST_CASE("schedulers refuse bad arguments with torch's texts, and a state dict of another schedule", "[optim][bad_input]") {
     using namespace optim::lr_scheduler;
     std::vector<Tensor<float>> p{zeros<float>({2}, true)};
     optim::SGD<float> sgd(p, 0.1, 0.9);
@@ -528,7 +528,7 @@ template <class T> std::vector<Tensor<T>> leaves(std::uint64_t seed) {
 }
 }  // namespace
 
-TEST_CASE("optimizer state_dict / load_state_dict continue a run bit-identically and refuse misfits", "[optim]") {
+TEST_CASE("optimizer state_dict / load_state_dict continue a run bit-identically and refuse misfits", "[optim][bad_input]") {
     auto check_resume = [](auto make) {
         auto a = leaves<float>(5), b = leaves<float>(5);
         auto oa = make(a), ob = make(b);
@@ -606,7 +606,7 @@ TEST_CASE("optimizer state_dict / load_state_dict continue a run bit-identically
     CHECK(opt.state(p[0]) == nullptr);
 }
 
-TEST_CASE("Module::state_dict and load_state_dict: torch's names, strict and not, nothing changed on error", "[optim]") {
+TEST_CASE("Module::state_dict and load_state_dict: torch's names, strict and not, nothing changed on error", "[optim][bad_input]") {
     Generator g(3);
     nn::Sequential<float> a(nn::Linear<float>(3, 2, true, g), nn::ReLU<float>(), nn::Linear<float>(2, 1, true, g));
     nn::Sequential<float> b(nn::Linear<float>(3, 2, true, g), nn::ReLU<float>(), nn::Linear<float>(2, 1, true, g));
