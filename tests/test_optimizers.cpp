@@ -645,16 +645,19 @@ TEST_CASE("a resume with Adam and OneCycleLR from a checkpoint is bit-identical 
     for (std::size_t i = 0; i < 32; ++i) y(i) = std::int64_t(i % 3);
     struct Run {
         std::shared_ptr<nn::Sequential<float>> model;
-        std::unique_ptr<optim::AdamW<float>> opt;
+        std::unique_ptr<optim::Optimizer<float>> opt;
         std::unique_ptr<optim::lr_scheduler::OneCycleLR<float>> sched;
-        Run() {
+        explicit Run(bool adam = false) {
             Generator g(7);
             model = std::make_shared<nn::Sequential<float>>(nn::Linear<float>(4, 8, true, g), nn::ReLU<float>(),
                                                             nn::Linear<float>(8, 3, true, g));
             auto params = model->named_parameters();
             // no weight decay on the biases: a second param group
-            opt = std::make_unique<optim::AdamW<float>>(std::vector<Tensor<float>>{params[0].second, params[2].second},
-                                                        optim::AdamWOptions(1e-3).amsgrad(true));
+            const std::vector<Tensor<float>> weights{params[0].second, params[2].second};
+            if (adam)
+                opt = std::make_unique<optim::Adam<float>>(weights, optim::AdamOptions(1e-3).weight_decay(0.01));
+            else
+                opt = std::make_unique<optim::AdamW<float>>(weights, optim::AdamWOptions(1e-3).amsgrad(true));
             auto g2 = opt->defaults();
             g2.params = {params[1].second, params[3].second};
             g2.weight_decay = 0;
@@ -722,4 +725,23 @@ TEST_CASE("a resume with Adam and OneCycleLR from a checkpoint is bit-identical 
                         "this scheduler has phase_end_steps [2.0, 9.0]"));
     CHECK(same_bits(shorter.model->parameters()[0].value(), before));
     CHECK(same_bits(p2[0].value(), w));
+
+    // the same with Adam (its weight decay in the gradient), stopped after 2 of 3 epochs
+    Run adam_straight(true);
+    for (int e = 0; e < 3; ++e) adam_straight.epoch(x, y);
+    Run adam_first(true);
+    for (int e = 0; e < 2; ++e) adam_first.epoch(x, y);
+    st.epoch = 2;
+    train::save_checkpoint(path, *adam_first.model, *adam_first.opt, st, adam_first.sched.get());
+    Run adam_resumed(true);
+    CHECK(train::load_checkpoint(path, *adam_resumed.model, *adam_resumed.opt, adam_resumed.sched.get()).epoch == 2);
+    adam_resumed.epoch(x, y);
+    const auto a1 = adam_straight.model->parameters(), a2 = adam_resumed.model->parameters();
+    for (std::size_t i = 0; i < a1.size(); ++i) CHECK(same_bits(a1[i].value(), a2[i].value()));
+    CHECK_FALSE(same_bits(a1[0].value(), p1[0].value()));  // Adam is not AdamW: the test can tell them apart
+    // and it can tell a resume that forgot the scheduler (its schedule starts over) from a right one
+    Run forgetful(true);
+    train::load_checkpoint(path, *forgetful.model, *forgetful.opt);
+    forgetful.epoch(x, y);
+    CHECK_FALSE(same_bits(forgetful.model->parameters()[0].value(), a1[0].value()));
 }
