@@ -31,7 +31,7 @@ from gen_fixtures import jfloat, jtensor, write_fixture  # noqa: E402
 
 GENERATOR = "tools/gen_optim_fixtures.py"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-SHAPES = [(3, 4), (5,), (2, 3)]  # small: torch's scalar loops, no vectorised FMA paths
+SHAPES = [(3, 4), (5,), (2, 3)]  # small (torch's scalar loops; its vector loops fuse the same products)
 STEPS = 7
 
 # optimizer, options, per-group overrides (None: one group)
