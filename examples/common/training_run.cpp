@@ -29,8 +29,8 @@ std::string setting(double v) {
 
 std::string setting(const std::string& v) { return v; }
 
-TrainingRun::TrainingRun(const RunFlags& flags, std::string title, nn::Module<float>& model, optim::SGD<float>& opt,
-                         optim::lr_scheduler::LRScheduler<float>* sched, Generator& data_order, std::ostream& out,
+TrainingRun::TrainingRun(const RunFlags& flags, std::string title, nn::Module<float>& model, optim::Optimizer<float>& opt,
+                         optim::lr_scheduler::Scheduler<float>* sched, Generator& data_order, std::ostream& out,
                          std::ostream& err)
     : flags_(flags), title_(std::move(title)), model_(model), opt_(opt), sched_(sched), order_(data_order), out_(out),
       err_(err), settings_(flags.settings) {
@@ -41,11 +41,10 @@ TrainingRun::TrainingRun(const RunFlags& flags, std::string title, nn::Module<fl
     if (flags.resume.empty()) return;
     // the settings first: a run of another shape would otherwise fail on its first parameter
     train::check_same_settings(train::load_settings(flags.resume), settings_);
-    train::TrainState st = train::load_checkpoint(flags.resume, model, opt);
+    train::TrainState st = train::load_checkpoint(flags.resume, model, opt, sched);
     if (st.epoch >= flags.epochs)
         throw ValueError("--resume: '" + flags.resume + "' has already completed " + std::to_string(st.epoch) +
                          " of --epochs " + std::to_string(flags.epochs));
-    if (sched) sched->load_state(int(st.scheduler_last_epoch), int(st.scheduler_step_count), st.lrs);
     order_.set_state(st.rng_state);
     history_ = st.history;
     start_ = int(st.epoch);
@@ -109,13 +108,9 @@ bool TrainingRun::end_epoch(int epoch, Progress& p, const std::map<std::string, 
         train::TrainState st;
         st.epoch = epoch;
         st.rng_state = order_.state();
-        if (sched_) {
-            st.scheduler_last_epoch = sched_->last_epoch();
-            st.scheduler_step_count = sched_->step_count();
-        }
         st.history = history_;
         st.settings = settings_;
-        train::save_checkpoint(flags_.save, model_, opt_, st);
+        train::save_checkpoint(flags_.save, model_, opt_, st, sched_);
     }
     return true;
 }

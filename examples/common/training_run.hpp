@@ -62,8 +62,9 @@ public:
     // Takes the lock on --save (train::CheckpointLock: a second run saving to the same file refuses),
     // applies --threads and, with --resume, checks the checkpoint's settings against this run's and restores the model, the optimizer, the scheduler and the
     // data order's generator from the checkpoint (throws tapegrad::Error when it does not fit).
+    // Any optimizer (SGD, Adam, …) and any scheduler (or none): checkpoints hold their state dicts.
     TrainingRun(const RunFlags& flags, std::string title, tapegrad::nn::Module<float>& model,
-                tapegrad::optim::SGD<float>& opt, tapegrad::optim::lr_scheduler::LRScheduler<float>* sched,
+                tapegrad::optim::Optimizer<float>& opt, tapegrad::optim::lr_scheduler::Scheduler<float>* sched,
                 tapegrad::Generator& data_order, std::ostream& out, std::ostream& err);
 
     int first_epoch() const { return start_ + 1; }
@@ -104,8 +105,8 @@ private:
     const RunFlags& flags_;
     std::string title_;
     tapegrad::nn::Module<float>& model_;
-    tapegrad::optim::SGD<float>& opt_;
-    tapegrad::optim::lr_scheduler::LRScheduler<float>* sched_;
+    tapegrad::optim::Optimizer<float>& opt_;
+    tapegrad::optim::lr_scheduler::Scheduler<float>* sched_;
     tapegrad::Generator& order_;
     std::ostream &out_, &err_;
     std::map<std::string, std::string> settings_;

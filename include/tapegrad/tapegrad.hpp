@@ -29,10 +29,13 @@
 #include "tapegrad/nn/layers.hpp"
 #include "tapegrad/nn/loss.hpp"
 #include "tapegrad/nn/module.hpp"
+#include "tapegrad/nn/utils.hpp"
 
 // optim: optimizers and learning-rate schedulers
+#include "tapegrad/optim/adam.hpp"
 #include "tapegrad/optim/lr_scheduler.hpp"
 #include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/optim/rmsprop.hpp"
 #include "tapegrad/optim/sgd.hpp"
 
 // data: IDX files, DataLoader

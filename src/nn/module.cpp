@@ -75,6 +75,47 @@ template <class T> std::vector<Tensor<T>> Module<T>::parameters() const {
     return out;
 }
 
+// ---- state_dict / load_state_dict
+template <class T> std::map<std::string, xt::xarray<T>> Module<T>::state_dict() const {
+    std::map<std::string, xt::xarray<T>> out;
+    for (const auto& [name, p] : named_parameters()) out[name] = p.value();
+    for (const auto& [name, b] : named_buffers()) out[name] = b.value();
+    return out;
+}
+
+template <class T> void Module<T>::load_state_dict(const std::map<std::string, xt::xarray<T>>& sd, bool strict) {
+    auto mine = named_parameters();
+    for (auto& b : named_buffers()) mine.push_back(b);
+    std::string missing, unexpected, mismatched;
+    std::set<std::string> names;
+    for (const auto& [name, t] : mine) {
+        names.insert(name);
+        auto it = sd.find(name);
+        if (it == sd.end()) {
+            missing += (missing.empty() ? "\"" : ", \"") + name + "\"";
+            continue;
+        }
+        const Shape saved(it->second.shape().begin(), it->second.shape().end());
+        if (saved != t.shape())
+            mismatched += "\n\tsize mismatch for " + name + ": copying a param with shape " + shape_str(saved) +
+                          " from checkpoint, the shape in current model is " + shape_str(t.shape()) + ".";
+    }
+    for (const auto& kv : sd)
+        if (!names.count(kv.first)) unexpected += (unexpected.empty() ? "\"" : ", \"") + kv.first + "\"";
+    std::string errors;
+    if (strict && !unexpected.empty()) errors += "\n\tUnexpected key(s) in state_dict: " + unexpected + ". ";
+    if (strict && !missing.empty()) errors += "\n\tMissing key(s) in state_dict: " + missing + ". ";
+    errors += mismatched;
+    if (!errors.empty()) {
+        const std::string r = repr();
+        throw ValueError("Module::load_state_dict: Error(s) in loading state_dict for " + r.substr(0, r.find('(')) + ":" + errors);
+    }
+    for (auto& [name, t] : mine) {
+        auto it = sd.find(name);
+        if (it != sd.end()) t.mutable_value() = it->second;
+    }
+}
+
 template <class T> void Module<T>::train(bool on) {
     training_ = on;
     for (auto& c : children_) c.second->train(on);

@@ -1,17 +1,95 @@
 // The optimizer base shared by every optimizer: groups, per-parameter state, the checks before a step.
 #include "tapegrad/optim/optimizer.hpp"
 
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <set>
 #include <unordered_map>
 #include <utility>
 
 #include "tapegrad/core/sparse_grad.hpp"
+#include <algorithm>
 
 namespace tapegrad {
+namespace detail {
+std::string py_float(double x) {
+    if (std::isnan(x)) return "nan";
+    if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+    if (x == 0) return std::signbit(x) ? "-0.0" : "0.0";
+    // the shortest digits that read back as x, placed as Python's repr places them: positional for
+    // exponents -4 … 15, scientific ("1e-08", "1.5e+16") otherwise
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific);
+    std::string sci(buf, r.ptr);
+    const auto e = sci.find('e');
+    std::string mant = sci.substr(0, e);
+    const int exp10 = std::stoi(sci.substr(e + 1));
+    std::string sign;
+    if (mant[0] == '-') sign = "-", mant = mant.substr(1);
+    std::string digits;
+    for (char c : mant)
+        if (c != '.') digits += c;
+    if (exp10 < -4 || exp10 >= 16) {
+        std::string m = digits.substr(0, 1) + (digits.size() > 1 ? "." + digits.substr(1) : "");
+        char eb[16];
+        std::snprintf(eb, sizeof eb, "e%c%02d", exp10 < 0 ? '-' : '+', std::abs(exp10));
+        return sign + m + eb;
+    }
+    std::string out;
+    if (exp10 < 0) {
+        out = "0." + std::string(std::size_t(-exp10 - 1), '0') + digits;
+    } else {
+        const std::size_t point = std::size_t(exp10) + 1;
+        if (digits.size() <= point)
+            out = digits + std::string(point - digits.size(), '0') + ".0";
+        else
+            out = digits.substr(0, point) + "." + digits.substr(point);
+    }
+    return sign + out;
+}
+}  // namespace detail
+
 namespace optim {
+
 
 namespace {
 std::string at(std::size_t g, std::size_t i) {
     return "param_groups[" + std::to_string(g) + "] parameter " + std::to_string(i);
+}
+// state entries that are not of the parameter's shape
+bool is_counter(const std::string& key) { return key == "step"; }
+
+// A group's hyper-parameter by torch's name, and back.
+template <class T> std::vector<double> get_option(const ParamGroup<T>& g, const std::string& n) {
+    if (n == "lr") return {g.lr};
+    if (n == "momentum") return {g.momentum};
+    if (n == "dampening") return {g.dampening};
+    if (n == "weight_decay") return {g.weight_decay};
+    if (n == "nesterov") return {double(g.nesterov)};
+    if (n == "maximize") return {double(g.maximize)};
+    if (n == "betas") return {std::get<0>(g.betas), std::get<1>(g.betas)};
+    if (n == "eps") return {g.eps};
+    if (n == "amsgrad") return {double(g.amsgrad)};
+    if (n == "alpha") return {g.alpha};
+    if (n == "centered") return {double(g.centered)};
+    if (n == "initial_lr") return {g.initial_lr};
+    throw ValueError("Optimizer: unknown hyper-parameter '" + n + "'");
+}
+bool is_flag(const std::string& n) { return n == "nesterov" || n == "maximize" || n == "amsgrad" || n == "centered"; }
+template <class T> void set_option(ParamGroup<T>& g, const std::string& n, const std::vector<double>& v) {
+    if (n == "lr") g.lr = v[0];
+    else if (n == "momentum") g.momentum = v[0];
+    else if (n == "dampening") g.dampening = v[0];
+    else if (n == "weight_decay") g.weight_decay = v[0];
+    else if (n == "nesterov") g.nesterov = v[0] != 0;
+    else if (n == "maximize") g.maximize = v[0] != 0;
+    else if (n == "betas") g.betas = {v[0], v[1]};
+    else if (n == "eps") g.eps = v[0];
+    else if (n == "amsgrad") g.amsgrad = v[0] != 0;
+    else if (n == "alpha") g.alpha = v[0];
+    else if (n == "centered") g.centered = v[0] != 0;
+    else if (n == "initial_lr") g.initial_lr = v[0];
 }
 }  // namespace
 
@@ -88,7 +166,7 @@ template <class T> void Optimizer<T>::check_param_groups(const std::string& wher
             auto st = state_.find(p.impl_ptr());
             if (st != state_.end())
                 for (const auto& [key, buf] : st->second)
-                    if (Shape(buf.shape().begin(), buf.shape().end()) != shape)
+                    if (!is_counter(key) && Shape(buf.shape().begin(), buf.shape().end()) != shape)
                         throw ShapeError(where + ": " + at(g, i) + " has shape " + shape_str(shape) + ", but its " + key +
                                          " has shape " + shape_str_of(buf.shape()) +
                                          " (the parameter changed shape after the optimizer made state for it)");
@@ -133,10 +211,106 @@ void Optimizer<T>::set_state_buffer(const Tensor<T>& p, const std::string& key, 
     for (const auto& g : groups_)
         for (const auto& q : g.params) found = found || (p.defined() && q.same(p));
     if (!found) throw ValueError(where + ": the tensor is not a parameter of this optimizer");
-    if (Shape(buf.shape().begin(), buf.shape().end()) != p.shape())
+    const Shape want = is_counter(key) ? Shape{} : p.shape();
+    if (Shape(buf.shape().begin(), buf.shape().end()) != want)
         throw ShapeError(where + ": buffer of shape " + shape_str_of(buf.shape()) + " does not match the parameter's shape " +
-                         shape_str(p.shape()));
+                         shape_str(want));
     state_for(p)[key] = buf;
+}
+
+template <class T> OptimizerStateDict<T> Optimizer<T>::state_dict() const {
+    OptimizerStateDict<T> sd;
+    std::size_t index = 0;
+    for (const auto& g : groups_) {
+        typename OptimizerStateDict<T>::Group out;
+        for (const auto& n : option_names()) out.options[n] = get_option(g, n);
+        out.options["initial_lr"] = {g.initial_lr};
+        for (const auto& p : g.params) {
+            out.params.push_back(index);
+            if (const State* st = state(p))
+                if (!st->empty()) sd.state[index] = *st;
+            ++index;
+        }
+        sd.param_groups.push_back(std::move(out));
+    }
+    return sd;
+}
+
+template <class T>
+std::vector<ParamGroup<T>> Optimizer<T>::loaded_groups(const OptimizerStateDict<T>& sd, const std::string& where) const {
+    if (sd.param_groups.size() != groups_.size())
+        throw ValueError(where + ": loaded state dict has a different number of parameter groups (" +
+                         std::to_string(sd.param_groups.size()) + ", the optimizer has " + std::to_string(groups_.size()) + ")");
+    const auto names = option_names();
+    std::vector<ParamGroup<T>> out = groups_;
+    std::map<std::size_t, const Tensor<T>*> by_index;  // saved index → this optimizer's parameter
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+        const auto& sg = sd.param_groups[g];
+        const std::string gw = where + ": param_groups[" + std::to_string(g) + "]";
+        if (sg.params.size() != groups_[g].params.size())
+            throw ValueError(gw + ": loaded state dict contains a parameter group that doesn't match the size of optimizer's group (" +
+                             std::to_string(sg.params.size()) + " parameters, the optimizer's group has " +
+                             std::to_string(groups_[g].params.size()) + ")");
+        for (std::size_t i = 0; i < sg.params.size(); ++i)
+            if (!by_index.emplace(sg.params[i], &groups_[g].params[i]).second)
+                throw ValueError(gw + ": parameter index " + std::to_string(sg.params[i]) + " is listed twice");
+        for (const auto& n : names) {
+            auto it = sg.options.find(n);
+            if (it == sg.options.end()) throw ValueError(gw + ": missing hyper-parameter '" + n + "'");
+            const std::size_t want = n == "betas" ? 2 : 1;
+            if (it->second.size() != want)
+                throw ValueError(gw + ": hyper-parameter '" + n + "' has " + std::to_string(it->second.size()) +
+                                 " values, expected " + std::to_string(want));
+            if (is_flag(n) && it->second[0] != 0 && it->second[0] != 1)
+                throw ValueError(gw + ": hyper-parameter '" + n + "' must be 0 or 1 (a bool), got " + detail::py_float(it->second[0]));
+            set_option(out[g], n, it->second);
+        }
+        for (const auto& [n, v] : sg.options) {
+            if (n == "initial_lr") {
+                if (v.size() != 1 || !std::isfinite(v[0]) || v[0] < 0)
+                    throw ValueError(gw + ": 'initial_lr' must be one finite value >= 0");
+                out[g].initial_lr = v[0];
+            } else if (std::find(names.begin(), names.end(), n) == names.end())
+                throw ValueError(gw + ": unknown hyper-parameter '" + n + "' for " + name_);
+        }
+        check_hyperparameters(out[g], gw);
+    }
+    const auto known = state_names();
+    for (const auto& [index, st] : sd.state) {
+        auto it = by_index.find(index);
+        const std::string sw = where + ": state of parameter " + std::to_string(index);
+        if (it == by_index.end()) throw ValueError(sw + ": no param group lists this index");
+        const Shape pshape = it->second->shape();
+        for (const auto& [key, buf] : st) {
+            if (std::find(known.begin(), known.end(), key) == known.end())
+                throw ValueError(sw + ": unknown state '" + key + "' for " + name_);
+            const Shape want = is_counter(key) ? Shape{} : pshape;
+            if (Shape(buf.shape().begin(), buf.shape().end()) != want)
+                throw ShapeError(sw + ": '" + key + "' has shape " + shape_str_of(buf.shape()) + ", expected " + shape_str(want));
+            if (is_counter(key)) {
+                const double v = double(buf());
+                if (!(v >= 0) || std::floor(v) != v)
+                    throw ValueError(sw + ": 'step' must be a whole number >= 0, got " + detail::py_float(v));
+            }
+        }
+    }
+    return out;
+}
+
+template <class T> void Optimizer<T>::check_state_dict(const OptimizerStateDict<T>& sd) const {
+    loaded_groups(sd, name_ + "::load_state_dict");
+}
+
+template <class T> void Optimizer<T>::load_state_dict(const OptimizerStateDict<T>& sd) {
+    std::vector<ParamGroup<T>> groups = loaded_groups(sd, name_ + "::load_state_dict");
+    std::map<std::size_t, Tensor<T>> by_index;
+    for (std::size_t g = 0; g < groups_.size(); ++g)
+        for (std::size_t i = 0; i < groups_[g].params.size(); ++i) by_index[sd.param_groups[g].params[i]] = groups_[g].params[i];
+    std::map<std::shared_ptr<detail::TensorImpl<T>>, State> state;
+    for (const auto& [index, st] : sd.state) state[by_index.at(index).impl_ptr()] = st;
+    // checked: now replace (torch replaces the state wholesale, as here)
+    groups_ = std::move(groups);
+    state_ = std::move(state);
 }
 
 template class Optimizer<float>;

@@ -25,12 +25,17 @@ inline void axpy(std::size_t n, double a, const double* x, double* y) {
 
 const std::string kMomentumBuffer = "momentum_buffer";
 
-std::string num(double x) {
-    std::ostringstream os;
-    os << x;
-    return os.str();
-}
+std::string num(double x) { return tapegrad::detail::py_float(x); }
 }  // namespace
+
+template <class T>
+SGD<T>::SGD(std::vector<Tensor<T>> params, const SGDOptions& o)
+    : SGD(std::move(params), o.lr(), o.momentum(), o.dampening(), o.weight_decay(), o.nesterov(), o.maximize()) {}
+
+template <class T> std::vector<std::string> SGD<T>::option_names() const {
+    return {"lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"};
+}
+template <class T> std::vector<std::string> SGD<T>::state_names() const { return {kMomentumBuffer}; }
 
 template <class T>
 SGD<T>::SGD(std::vector<Tensor<T>> params, double lr, double momentum, double dampening, double weight_decay,

@@ -11,6 +11,7 @@ using io::NpyArray;
 namespace {
 
 const std::string kMomentum = "optimizer.momentum_buffer.";
+const std::string kGroups = "optimizer.param_groups.";
 const std::string kHistory = "history.";
 const std::string kSettings = "settings.";
 
@@ -77,8 +78,26 @@ std::map<std::string, const NpyArray*> index(const Arrays& arrays) {
 }
 
 bool is_state_key(const std::string& n) {
-    return n.rfind(kMomentum, 0) == 0 || n.rfind(kHistory, 0) == 0 || n.rfind(kSettings, 0) == 0 || n == "epoch" ||
-           n == "rng_state" || n == "scheduler.last_epoch" || n == "scheduler.step_count" || n == "optimizer.lr";
+    return n.rfind("optimizer.", 0) == 0 || n.rfind("scheduler.", 0) == 0 || n.rfind(kHistory, 0) == 0 ||
+           n.rfind(kSettings, 0) == 0 || n == "epoch" || n == "rng_state";
+}
+
+io::NpyArray text_array(const std::string& v) {
+    xt::xarray<std::uint8_t> a = xt::xarray<std::uint8_t>::from_shape({v.size()});
+    std::copy(v.begin(), v.end(), a.begin());
+    return io::to_npy(a);
+}
+std::string array_text(const NpyArray& a, const std::string& path, const std::string& key) {
+    auto v = io::from_npy<std::uint8_t>(a, path + ":" + key);
+    if (v.dimension() != 1)
+        throw IOError("load_checkpoint: '" + path + "': '" + key + "' must be a 1-D byte array, found shape " +
+                      shape_str_of(v.shape()));
+    return std::string(v.begin(), v.end());
+}
+template <class S> io::NpyArray vector_array(const std::vector<S>& v) {
+    xt::xarray<S> a = xt::xarray<S>::from_shape({v.size()});
+    std::copy(v.begin(), v.end(), a.begin());
+    return io::to_npy(a);
 }
 
 template <class T>
@@ -95,7 +114,7 @@ void check_no_unexpected(const char* fn, const std::string& path, const Arrays& 
 // Every parameter of every param group with the name its momentum buffer is saved under: the
 // model's name for it, or "param<k>" (k counting across the groups) for one the model lacks.
 template <class T>
-std::vector<std::pair<std::string, Tensor<T>>> optimizer_params(const nn::Module<T>& model, const optim::SGD<T>& opt) {
+std::vector<std::pair<std::string, Tensor<T>>> optimizer_params(const nn::Module<T>& model, const optim::Optimizer<T>& opt) {
     const auto named = model.named_parameters();
     std::vector<std::pair<std::string, Tensor<T>>> out;
     for (const auto& g : opt.param_groups())
@@ -148,51 +167,179 @@ template <class T> void load_model(const std::string& path, nn::Module<T>& model
 }
 
 template <class T>
-void save_checkpoint(const std::string& path, const nn::Module<T>& model, const optim::SGD<T>& opt,
-                     const TrainState& state) {
+void save_checkpoint(const std::string& path, const nn::Module<T>& model, const optim::Optimizer<T>& opt,
+                     const TrainState& state, const optim::lr_scheduler::Scheduler<T>* sched) {
     if (!state.rng_state.empty()) {  // a state that cannot be restored is refused now, not at resume
         Generator probe;
         probe.set_state(state.rng_state);
     }
     Arrays arrays;
     add_parameters(arrays, model);
-    for (const auto& [name, p] : optimizer_params(model, opt))
-        if (const auto* buf = opt.momentum_buffer(p)) arrays.emplace_back(kMomentum + name, io::to_npy(*buf));
-    xt::xarray<double> lrs = xt::xarray<double>::from_shape({opt.param_groups().size()});
-    for (std::size_t g = 0; g < opt.param_groups().size(); ++g) lrs(g) = opt.param_groups()[g].lr;
+    // the optimizer's state dict: per-parameter state under the parameters' names, then the groups
+    const auto sd = opt.state_dict();
+    const auto named = optimizer_params(model, opt);
+    for (const auto& [index, st] : sd.state)
+        for (const auto& [key, buf] : st) arrays.emplace_back("optimizer." + key + "." + named[index].first, io::to_npy(buf));
+    arrays.emplace_back("optimizer.type", text_array(opt.name()));
+    const std::size_t G = sd.param_groups.size();
+    xt::xarray<double> lrs = xt::xarray<double>::from_shape({G});
+    for (std::size_t g = 0; g < G; ++g) lrs(g) = opt.param_groups()[g].lr;
     arrays.emplace_back("optimizer.lr", io::to_npy(lrs));
+    if (G > 0)
+        for (const auto& [name, v0] : sd.param_groups[0].options) {
+            if (name == "lr") continue;
+            xt::xarray<double> a = v0.size() == 1 ? xt::xarray<double>::from_shape({G}) : xt::xarray<double>::from_shape({G, v0.size()});
+            for (std::size_t g = 0; g < G; ++g) {
+                const auto& v = sd.param_groups[g].options.at(name);
+                std::copy(v.begin(), v.end(), a.begin() + std::ptrdiff_t(g * v0.size()));
+            }
+            arrays.emplace_back(kGroups + name, io::to_npy(a));
+        }
     arrays.emplace_back("epoch", io::to_npy(scalar<std::int64_t>(state.epoch)));
     arrays.emplace_back("rng_state", io::to_npy(rng_to_array(state.rng_state)));
-    arrays.emplace_back("scheduler.last_epoch", io::to_npy(scalar<std::int64_t>(state.scheduler_last_epoch)));
-    arrays.emplace_back("scheduler.step_count", io::to_npy(scalar<std::int64_t>(state.scheduler_step_count)));
+    std::int64_t last_epoch = state.scheduler_last_epoch, step_count = state.scheduler_step_count;
+    if (sched) {
+        const auto ssd = sched->state_dict();
+        last_epoch = std::int64_t(ssd.at("last_epoch")[0]);
+        auto it = ssd.find("_step_count");
+        step_count = it == ssd.end() ? 0 : std::int64_t(it->second[0]);
+        arrays.emplace_back("scheduler.type", text_array(sched->name()));
+        for (const auto& [k, v] : ssd)
+            if (k != "last_epoch" && k != "_step_count") arrays.emplace_back("scheduler." + k, vector_array(v));
+    }
+    arrays.emplace_back("scheduler.last_epoch", io::to_npy(scalar<std::int64_t>(last_epoch)));
+    arrays.emplace_back("scheduler.step_count", io::to_npy(scalar<std::int64_t>(step_count)));
     for (const auto& [k, v] : state.history) {
         xt::xarray<double> a = xt::xarray<double>::from_shape({v.size()});
         std::copy(v.begin(), v.end(), a.begin());
         arrays.emplace_back(kHistory + k, io::to_npy(a));
     }
-    for (const auto& [k, v] : state.settings) {
-        xt::xarray<std::uint8_t> a = xt::xarray<std::uint8_t>::from_shape({v.size()});
-        std::copy(v.begin(), v.end(), a.begin());
-        arrays.emplace_back(kSettings + k, io::to_npy(a));
-    }
+    for (const auto& [k, v] : state.settings) arrays.emplace_back(kSettings + k, text_array(v));
     io::save_npz(path, arrays);
 }
 
-template <class T> TrainState load_checkpoint(const std::string& path, nn::Module<T>& model, optim::SGD<T>& opt) {
+namespace {
+// The optimizer's state dict as the checkpoint holds it (hyper-parameters absent from an older
+// checkpoint keep the optimizer's values), checked by the optimizer.
+template <class T>
+optim::OptimizerStateDict<T> read_optimizer(const std::string& path, const Arrays& arrays,
+                                            const std::map<std::string, const NpyArray*>& m, const nn::Module<T>& model,
+                                            const optim::Optimizer<T>& opt) {
+    const std::string where = "load_checkpoint: '" + path + "': ";
+    auto tit = m.find("optimizer.type");
+    const std::string type = tit == m.end() ? "SGD" : array_text(*tit->second, path, "optimizer.type");
+    if (type != opt.name())
+        throw IOError(where + "the checkpoint holds the state of " + type + ", the optimizer is " + opt.name());
+    optim::OptimizerStateDict<T> sd = opt.state_dict();
+    sd.state.clear();
+    const auto named = optimizer_params(model, opt);
+    const auto state_names = opt.state_names();
+    for (std::size_t index = 0; index < named.size(); ++index) {
+        const auto& [name, p] = named[index];
+        for (const auto& s : state_names) {
+            const std::string key = "optimizer." + s + "." + name;
+            auto it = m.find(key);
+            if (it == m.end()) continue;
+            const Shape want = s == "step" ? Shape{} : p.shape();
+            if (Shape(it->second->shape) != want)
+                throw IOError(where + (s == "momentum_buffer" ? std::string("momentum buffer") : s) + " of '" + name +
+                              "' has shape " + shape_str(it->second->shape) + ", the parameter has " + shape_str(want));
+            sd.state[index][s] = io::from_npy<T>(*it->second, path + ":" + key);
+        }
+    }
+    // every "optimizer.*" entry must be one of these: nothing is silently dropped
+    for (const auto& [n, a] : arrays) {
+        if (n.rfind("optimizer.", 0) != 0 || n == "optimizer.type" || n == "optimizer.lr" || n.rfind(kGroups, 0) == 0) continue;
+        bool known = false;
+        for (const auto& s : state_names)
+            for (const auto& np : named) known = known || n == "optimizer." + s + "." + np.first;
+        if (!known) throw IOError(where + "'" + n + "' is not state of this " + opt.name() + " optimizer's parameters");
+    }
+    auto lit = m.find("optimizer.lr");
+    if (lit == m.end()) throw IOError(where + "missing 'optimizer.lr'");
+    auto lrs = io::from_npy<double>(*lit->second, path + ":optimizer.lr");
+    const std::size_t G = opt.param_groups().size();
+    if (lrs.size() != G)
+        throw IOError(where + "'optimizer.lr' has " + std::to_string(lrs.size()) + " values for " + std::to_string(G) +
+                      " param groups");
+    for (std::size_t g = 0; g < G; ++g) sd.param_groups[g].options["lr"] = {lrs.data()[g]};
+    for (const auto& [n, a] : arrays) {
+        if (n.rfind(kGroups, 0) != 0) continue;
+        const std::string opt_name = n.substr(kGroups.size());
+        auto v = io::from_npy<double>(a, path + ":" + n);
+        const std::size_t width = G ? v.size() / G : 0;
+        if (v.dimension() < 1 || v.shape()[0] != G || v.dimension() > 2)
+            throw IOError(where + "'" + n + "' has shape " + shape_str_of(v.shape()) + ", expected one row per param group (" +
+                          std::to_string(G) + ")");
+        if (G && !sd.param_groups[0].options.count(opt_name))
+            throw IOError(where + "'" + n + "' is not a hyper-parameter of " + opt.name());
+        for (std::size_t g = 0; g < G; ++g)
+            sd.param_groups[g].options[opt_name] = std::vector<double>(v.begin() + std::ptrdiff_t(g * width),
+                                                                      v.begin() + std::ptrdiff_t((g + 1) * width));
+    }
+    try {
+        opt.check_state_dict(sd);
+    } catch (const Error& e) {
+        throw IOError(where + e.what());
+    }
+    return sd;
+}
+
+// The scheduler's state dict as the checkpoint holds it, checked by the scheduler. A checkpoint from
+// before schedulers were saved whole has only the two counters: the rest is the scheduler's own.
+template <class T>
+optim::lr_scheduler::SchedulerStateDict read_scheduler(const std::string& path, const Arrays& arrays,
+                                                       const std::map<std::string, const NpyArray*>& m,
+                                                       const optim::lr_scheduler::Scheduler<T>& sched,
+                                                       std::int64_t last_epoch, std::int64_t step_count,
+                                                       const std::vector<double>& lrs) {
+    const std::string where = "load_checkpoint: '" + path + "': ";
+    auto tit = m.find("scheduler.type");
+    const bool legacy = tit == m.end();
+    if (!legacy) {
+        const std::string type = array_text(*tit->second, path, "scheduler.type");
+        if (type != sched.name()) throw IOError(where + "the checkpoint holds the state of " + type + ", the scheduler is " + sched.name());
+    }
+    auto sd = sched.state_dict();
+    for (auto& [k, v] : sd) {
+        if (k == "last_epoch") {
+            v = {double(last_epoch)};
+        } else if (k == "_step_count") {
+            v = {double(step_count)};
+        } else {
+            auto it = m.find("scheduler." + k);
+            if (it != m.end()) {
+                auto a = io::from_npy<double>(*it->second, path + ":scheduler." + k);
+                if (a.dimension() != 1)
+                    throw IOError(where + "'scheduler." + k + "' must be 1-D, found shape " + shape_str_of(a.shape()));
+                v.assign(a.begin(), a.end());
+            } else if (legacy && k == "_last_lr") {
+                v = lrs;
+            } else if (!legacy) {
+                throw IOError(where + "missing 'scheduler." + k + "'");
+            }
+        }
+    }
+    for (const auto& [n, a] : arrays)
+        if (n.rfind("scheduler.", 0) == 0 && n != "scheduler.type" && n != "scheduler.step_count" &&
+            !sd.count(n.substr(std::string("scheduler.").size())))
+            throw IOError(where + "'" + n + "' is not state of " + sched.name());
+    try {
+        sched.check_state_dict(sd);
+    } catch (const Error& e) {
+        throw IOError(where + e.what());
+    }
+    return sd;
+}
+}  // namespace
+
+template <class T>
+TrainState load_checkpoint(const std::string& path, nn::Module<T>& model, optim::Optimizer<T>& opt,
+                           optim::lr_scheduler::Scheduler<T>* sched) {
     const Arrays arrays = io::load_npz(path);
     const auto m = index(arrays);
     check_no_unexpected("load_checkpoint", path, arrays, model);
     auto values = read_parameters("load_checkpoint", path, m, model);
-    // momentum buffers, matched to the optimizer's parameters by name
-    std::vector<std::pair<Tensor<T>, xt::xarray<T>>> bufs;
-    for (const auto& [name, p] : optimizer_params(model, opt)) {
-        auto it = m.find(kMomentum + name);
-        if (it == m.end()) continue;
-        if (Shape(it->second->shape) != p.shape())
-            throw IOError("load_checkpoint: '" + path + "': momentum buffer of '" + name + "' has shape " +
-                          shape_str(it->second->shape) + ", the parameter has " + shape_str(p.shape()));
-        bufs.emplace_back(p, io::from_npy<T>(*it->second, path + ":" + kMomentum + name));
-    }
     TrainState st;
     st.epoch = read_scalar<std::int64_t>(path, m, "epoch");
     st.scheduler_last_epoch = read_scalar<std::int64_t>(path, m, "scheduler.last_epoch");
@@ -204,24 +351,21 @@ template <class T> TrainState load_checkpoint(const std::string& path, nn::Modul
     auto rit = m.find("rng_state");
     if (rit == m.end()) throw IOError("load_checkpoint: '" + path + "': missing 'rng_state'");
     st.rng_state = array_to_rng(io::from_npy<std::uint64_t>(*rit->second, path + ":rng_state"));
-    auto lit = m.find("optimizer.lr");
-    if (lit == m.end()) throw IOError("load_checkpoint: '" + path + "': missing 'optimizer.lr'");
-    auto lrs = io::from_npy<double>(*lit->second, path + ":optimizer.lr");
-    if (lrs.size() != opt.param_groups().size())
-        throw IOError("load_checkpoint: '" + path + "': 'optimizer.lr' has " + std::to_string(lrs.size()) +
-                      " values for " + std::to_string(opt.param_groups().size()) + " param groups");
-    st.lrs.assign(lrs.begin(), lrs.end());
+    const auto osd = read_optimizer(path, arrays, m, model, opt);
+    for (const auto& g : osd.param_groups) st.lrs.push_back(g.options.at("lr")[0]);
     for (const auto& [n, a] : arrays)
         if (n.rfind(kHistory, 0) == 0) {
             auto h = io::from_npy<double>(a, path + ":" + n);
             st.history[n.substr(kHistory.size())] = std::vector<double>(h.begin(), h.end());
         }
     st.settings = settings_of(arrays, path, "load_checkpoint");
-    // everything read and checked: now change the model and the optimizer
+    optim::lr_scheduler::SchedulerStateDict ssd;
+    if (sched) ssd = read_scheduler(path, arrays, m, *sched, st.scheduler_last_epoch, st.scheduler_step_count, st.lrs);
+    // everything read and checked: now change the model, the optimizer and the scheduler
     auto state = model_state(model);
     for (std::size_t i = 0; i < state.size(); ++i) state[i].second.mutable_value() = std::move(values[i]);
-    for (auto& [p, b] : bufs) opt.set_momentum_buffer(p, b);
-    for (std::size_t g = 0; g < st.lrs.size(); ++g) opt.param_groups()[g].lr = st.lrs[g];
+    opt.load_state_dict(osd);
+    if (sched) sched->load_state_dict(ssd);
     return st;
 }
 
@@ -255,8 +399,10 @@ void check_same_settings(const std::map<std::string, std::string>& saved, const 
 #define TAPEGRAD_INSTANTIATE(T)                                                                                 \
     template void save_model(const std::string&, const nn::Module<T>&);                                        \
     template void load_model(const std::string&, nn::Module<T>&);                                              \
-    template void save_checkpoint(const std::string&, const nn::Module<T>&, const optim::SGD<T>&, const TrainState&); \
-    template TrainState load_checkpoint(const std::string&, nn::Module<T>&, optim::SGD<T>&);
+    template void save_checkpoint(const std::string&, const nn::Module<T>&, const optim::Optimizer<T>&,                \
+                                  const TrainState&, const optim::lr_scheduler::Scheduler<T>*);                      \
+    template TrainState load_checkpoint(const std::string&, nn::Module<T>&, optim::Optimizer<T>&,                      \
+                                        optim::lr_scheduler::Scheduler<T>*);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 

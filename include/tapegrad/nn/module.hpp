@@ -1,6 +1,7 @@
 #pragma once
 // nn::Module: parameters, children, train/eval — torch.nn.Module's bookkeeping.
 // Modules hold parameter tensors as handles: copying a module shares its parameters.
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -29,6 +30,15 @@ public:
     // Buffers: state saved with the model that is not trained (torch's register_buffer), e.g. the
     // idf table of a text model. Dotted names like named_parameters().
     std::vector<std::pair<std::string, Tensor<T>>> named_buffers(const std::string& prefix = "") const;
+
+    // torch's state_dict(): a copy of every parameter's and buffer's value, by the names
+    // named_parameters() and named_buffers() give them.
+    std::map<std::string, xt::xarray<T>> state_dict() const;
+    // torch's load_state_dict(): copies the values in. ValueError, with nothing changed, naming
+    // every problem as torch does: "Missing key(s) in state_dict: \"0.bias\"", "Unexpected key(s) in
+    // state_dict: \"x\"" (both ignored when strict is false) and "size mismatch for 0.weight: copying a
+    // param with shape [3, 2] from checkpoint, the shape in current model is [2, 3]" (always).
+    void load_state_dict(const std::map<std::string, xt::xarray<T>>& state_dict, bool strict = true);
 
     void train(bool on = true);
     void eval() { train(false); }

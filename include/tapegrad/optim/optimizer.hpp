@@ -1,6 +1,7 @@
 #pragma once
 // The optimizer base: parameter groups, per-parameter state and zero_grad, as torch.optim.Optimizer.
-// Every optimizer (sgd.hpp, …) derives from it, so schedulers and checkpoints take any of them.
+// Every optimizer (sgd.hpp, adam.hpp, rmsprop.hpp) derives from it, so schedulers and checkpoints
+// take any of them.
 //
 // What the base guarantees to every optimizer, before the derived update touches any memory:
 //  * state is per parameter and keyed by the parameter's identity (its TensorImpl), not by its
@@ -13,25 +14,59 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "tapegrad/core/tensor.hpp"
 
 namespace tapegrad {
+namespace detail {
+// A double as Python's repr prints it ("1.0", "1e-08", "nan", "-inf"): torch's messages use it.
+std::string py_float(double x);
+}  // namespace detail
+
 namespace optim {
 
-// One group of parameters sharing hyper-parameters (torch's param_groups entries).
+// One group of parameters sharing hyper-parameters (torch's param_groups entries). It carries the
+// hyper-parameters of every optimizer; each optimizer reads (and its state_dict lists) its own:
+//   SGD      lr momentum dampening weight_decay nesterov maximize
+//   Adam(W)  lr betas eps weight_decay amsgrad maximize
+//   RMSprop  lr alpha eps weight_decay momentum centered maximize
+// Per-group values (no decay on biases, a smaller lr for an embedding): start from the optimizer's
+// defaults() and add_param_group it.
 template <class T = float> struct ParamGroup {
     std::vector<Tensor<T>> params;
     double lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
     bool nesterov = false, maximize = false;
+    std::tuple<double, double> betas{0.9, 0.999};  // Adam, AdamW (OneCycleLR cycles beta1)
+    double eps = 1e-8;                              // Adam, AdamW, RMSprop
+    bool amsgrad = false;                           // Adam, AdamW
+    double alpha = 0.99;                            // RMSprop
+    bool centered = false;                          // RMSprop
     double initial_lr = 0;  // set by the first scheduler attached, as torch does
+};
+
+// torch's optimizer.state_dict(), in C++:
+//   state        parameter index (counting through the groups in order, as torch numbers them) →
+//                its state by torch's names: "step" (a 0-d array), "exp_avg", "exp_avg_sq",
+//                "max_exp_avg_sq", "momentum_buffer", "square_avg", "grad_avg"
+//   param_groups each group's hyper-parameters by torch's names ("lr", "betas" as two values,
+//                booleans as 0/1, "initial_lr") and its parameters' indices ("params")
+// Every value is a number or a list of numbers, so a checkpoint stores it in .npz as it is.
+template <class T = float> struct OptimizerStateDict {
+    std::map<std::size_t, std::map<std::string, xt::xarray<T>>> state;
+    struct Group {
+        std::map<std::string, std::vector<double>> options;
+        std::vector<std::size_t> params;
+    };
+    std::vector<Group> param_groups;
 };
 
 template <class T = float> class Optimizer {
 public:
     // One parameter's state, torch's optimizer.state[p]: named buffers of the parameter's shape
-    // (SGD: "momentum_buffer"), made by the optimizer on the parameter's first step.
+    // (SGD: "momentum_buffer"; Adam: "exp_avg", …) and, for Adam and RMSprop, "step" (0-d), made by
+    // the optimizer on the parameter's first step.
     using State = std::map<std::string, xt::xarray<T>>;
 
     virtual ~Optimizer() = default;
@@ -63,6 +98,24 @@ public:
     // The optimizer's name as its messages spell it ("SGD").
     const std::string& name() const { return name_; }
 
+    // torch's state_dict(): copies of every parameter's state and every group's hyper-parameters.
+    OptimizerStateDict<T> state_dict() const;
+    // torch's load_state_dict(): the saved groups' hyper-parameters replace the groups' (params
+    // stay), the saved state replaces the state; saved parameter indices map to this optimizer's
+    // parameters by position, as torch maps them. ValueError (torch's texts where torch has them:
+    // "loaded state dict has a different number of parameter groups", "loaded state dict contains a
+    // parameter group that doesn't match the size of optimizer's group") for a dict that does not
+    // fit — a missing or unknown hyper-parameter, an invalid value, state for an index no group
+    // lists, an unknown state name, a buffer of another shape (ShapeError) — and nothing changed.
+    void load_state_dict(const OptimizerStateDict<T>& sd);
+    // load_state_dict's checks alone (for checkpoints, which check everything before they change
+    // anything).
+    void check_state_dict(const OptimizerStateDict<T>& sd) const;
+    // The hyper-parameters this optimizer's groups have, by torch's names ("lr", "betas", …; not
+    // "initial_lr", which state_dict adds), and the state names its parameters may have.
+    virtual std::vector<std::string> option_names() const = 0;
+    virtual std::vector<std::string> state_names() const = 0;
+
 protected:
     Optimizer(std::string name, ParamGroup<T> defaults);
     // The update proper, called by step() once check_param_groups() passed.
@@ -82,19 +135,34 @@ protected:
     State& state_for(const Tensor<T>& p) { return state_[p.impl_ptr()]; }
     State* find_state(const Tensor<T>& p);
     // Replaces p's state buffer `key`; p must be in a group (ValueError) and buf of p's shape
-    // (ShapeError). For checkpoints; `where` prefixes the messages.
+    // (ShapeError; "step" is 0-d). For checkpoints; `where` prefixes the messages.
     void set_state_buffer(const Tensor<T>& p, const std::string& key, const xt::xarray<T>& buf,
                           const std::string& where);
 
     std::vector<ParamGroup<T>> groups_;
 
 private:
+    // The groups load_state_dict would make (checked), or a throw.
+    std::vector<ParamGroup<T>> loaded_groups(const OptimizerStateDict<T>& sd, const std::string& where) const;
     std::string name_;
     ParamGroup<T> defaults_;
     // Keyed by the parameter's impl, held alive (as torch's state dict holds its tensors), so a freed
     // parameter's address can never be reused by another tensor that would inherit its state.
     std::map<std::shared_ptr<detail::TensorImpl<T>>, State> state_;
 };
+
+// Option structs with chained setters, as libtorch's: `AdamOptions(1e-3).betas({0.9, 0.98})`;
+// each name is a setter (returns the struct) and, without argument, a getter.
+#define TAPEGRAD_OPTION(type, name)                    \
+public:                                                \
+    auto& name(const type& v) {                        \
+        name##_ = v;                                   \
+        return *this;                                  \
+    }                                                  \
+    const type& name() const { return name##_; }       \
+                                                       \
+private:                                               \
+    type name##_
 
 }  // namespace optim
 }  // namespace tapegrad

@@ -14,8 +14,20 @@ namespace optim {
 // A row-sparse gradient (embedding_bag with sparse=true) updates only its rows: duplicates are
 // summed, weight decay applies to those rows only, and momentum is lazy — the buffer is dense but
 // only present rows are decayed and updated (torch would densify the whole table instead).
+// libtorch's torch::optim::SGDOptions: SGDOptions(0.1).momentum(0.9).nesterov(true).
+struct SGDOptions {
+    SGDOptions(double lr) : lr_(lr) {}  // NOLINT: implicit, as libtorch's
+    TAPEGRAD_OPTION(double, lr);
+    TAPEGRAD_OPTION(double, momentum) = 0;
+    TAPEGRAD_OPTION(double, dampening) = 0;
+    TAPEGRAD_OPTION(double, weight_decay) = 0;
+    TAPEGRAD_OPTION(bool, nesterov) = false;
+    TAPEGRAD_OPTION(bool, maximize) = false;
+};
+
 template <class T = float> class SGD : public Optimizer<T> {
 public:
+    SGD(std::vector<Tensor<T>> params, const SGDOptions& options);
     // torch's checks and texts ("SGD: Invalid learning rate: -0.1", …), plus: lr, momentum,
     // dampening and weight_decay must be finite (torch accepts an infinite lr; its first step turns
     // every parameter into inf or NaN), and a parameter listed twice is a ValueError (torch 1.13
@@ -27,6 +39,8 @@ public:
     const xt::xarray<T>* momentum_buffer(const Tensor<T>& p) const;
     // Sets it: p must be one of the optimizer's parameters (ValueError), buf of p's shape (ShapeError).
     void set_momentum_buffer(const Tensor<T>& p, const xt::xarray<T>& buf);
+    std::vector<std::string> option_names() const override;
+    std::vector<std::string> state_names() const override;
 
 protected:
     void update() override;

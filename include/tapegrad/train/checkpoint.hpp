@@ -2,12 +2,28 @@
 // Checkpoints as NumPy .npz files that numpy.load opens: one array per parameter, named as
 // named_parameters() names it ("0.weight", shapes as in PyTorch), plus optimizer and run state.
 // Saving is atomic (see io::save_npz); loading validates everything before changing anything.
+//
+// Any optimizer and any scheduler, through their state dicts:
+//   "optimizer.type"                      the optimizer's name as bytes ("Adam"); absent: SGD
+//   "optimizer.lr"                        each param group's lr, float64 [groups]
+//   "optimizer.param_groups.<name>"       each group's other hyper-parameters (torch's names:
+//                                         "momentum", "betas" [groups, 2], "initial_lr", …), float64
+//   "optimizer.<state>.<parameter>"       per-parameter state by torch's name and the parameter's
+//                                         model name: "optimizer.momentum_buffer.0.weight",
+//                                         "optimizer.exp_avg.0.weight", "optimizer.step.0.weight" (0-d)
+//   "scheduler.last_epoch", "scheduler.step_count"   int64 scalars
+//   "scheduler.type", "scheduler.<name>"  with a scheduler: its name, and the rest of its state
+//                                         dict ("base_lrs", "_last_lr", "gamma", "best", …), float64
+// A checkpoint written by an earlier tapegrad (SGD momentum buffers, "optimizer.lr", the scheduler's
+// two counters) still loads.
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "tapegrad/nn/module.hpp"
+#include "tapegrad/optim/lr_scheduler.hpp"
+#include "tapegrad/optim/optimizer.hpp"
 #include "tapegrad/optim/sgd.hpp"
 
 namespace tapegrad {
@@ -34,12 +50,19 @@ template <class T> void save_model(const std::string& path, const nn::Module<T>&
 // than the optimizer's and run state's are an error too (torch's strict load_state_dict).
 template <class T> void load_model(const std::string& path, nn::Module<T>& model);
 
+// With a scheduler, its state dict is saved (and TrainState's scheduler counters are not used).
 template <class T>
-void save_checkpoint(const std::string& path, const nn::Module<T>& model, const optim::SGD<T>& opt,
-                     const TrainState& state);
-// Restores model parameters and the optimizer's momentum buffers and learning rates; returns the
-// run state for the caller to restore its scheduler and generator.
-template <class T> TrainState load_checkpoint(const std::string& path, nn::Module<T>& model, optim::SGD<T>& opt);
+void save_checkpoint(const std::string& path, const nn::Module<T>& model, const optim::Optimizer<T>& opt,
+                     const TrainState& state, const optim::lr_scheduler::Scheduler<T>* scheduler = nullptr);
+// Restores model parameters, the optimizer's state dict (state and hyper-parameters) and, when a
+// scheduler is given, the scheduler's; returns the run state for the caller to restore its
+// generator (and, without a scheduler argument, its scheduler). IOError naming the file and the
+// entry for anything that does not fit — a checkpoint of another optimizer or scheduler type, a
+// buffer of another shape, a hyper-parameter the optimizer refuses, a scheduler made with other
+// arguments — and then nothing has changed.
+template <class T>
+TrainState load_checkpoint(const std::string& path, nn::Module<T>& model, optim::Optimizer<T>& opt,
+                           optim::lr_scheduler::Scheduler<T>* scheduler = nullptr);
 
 // The settings recorded in a checkpoint (TrainState::settings) without loading anything else, so a
 // resume can compare them before it tries to fit the parameters into its model; empty for a
