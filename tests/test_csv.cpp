@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
@@ -197,4 +198,20 @@ TEST_CASE("read_csv → TensorDataset → random_split → DataLoader: a classif
     auto cm = train::ConfusionMatrix::from_predictions(train::predictions_of(logits), test.targets(), classes);
     CHECK(cm.total() == 40);
     CHECK(cm.accuracy() == acc);
+}
+
+// The hand-written seeds of tests/fuzz/corpus/csv/ must stay tables (or the fuzzer starts from the
+// error paths only).
+TEST_CASE("fuzz seeds: the seed CSV files still read as tables", "[csv][fuzz]") {
+    const std::filesystem::path dir = std::filesystem::path(TAPEGRAD_SOURCE_DIR) / "tests" / "fuzz" / "corpus" / "csv";
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        INFO("seed " << e.path().string());
+        const bool semi = e.path().filename().string().find("semicolon") != std::string::npos;
+        const auto t = data::read_csv(e.path().string(), data::CsvOptions().delimiter(semi ? ';' : ','));
+        CHECK(t.num_rows() >= 1);
+        CHECK(t.num_columns() >= 2);
+        ++n;
+    }
+    CHECK(n >= 6);
 }
