@@ -194,7 +194,7 @@ TEST_CASE("random_split: lengths from counts and fractions as torch 1.13, or its
     CHECK_THROWS_WITH(data::random_split_lengths(10, {}), Contains("Sum of input lengths does not equal"));
 }
 
-TEST_CASE("random_split: deterministic from the generator; subsets feed loaders and split again", "[data]") {
+TEST_CASE("random_split: deterministic from the generator, subsets feed loaders and split again", "[data]") {
     data::TensorDataset<float> ds(rows(20), ids(20));
     Generator g1(42), g2(42), g3(43);
     auto a = data::random_split(ds, {0.75, 0.25}, g1);
@@ -241,7 +241,7 @@ TEST_CASE("random_split: deterministic from the generator; subsets feed loaders 
 
 // -------------------------------------------------------------------------------- factories
 
-TEST_CASE("tensor(shape, values) and from_blob copy; blob_view aliases", "[data]") {
+TEST_CASE("tensor(shape, values) and from_blob copy, blob_view aliases", "[data]") {
     Tensor<float> t = tensor<float>({2, 3}, {1, 2, 3, 4, 5, 6});
     CHECK(t.shape() == Shape{2, 3});
     CHECK((t.value() == xt::xarray<float>{{1, 2, 3}, {4, 5, 6}}));
@@ -276,7 +276,7 @@ TEST_CASE("tensor(shape, values) and from_blob copy; blob_view aliases", "[data]
     CHECK(from_view.value()(0, 0) == 10);
 }
 
-TEST_CASE("rand/randn/randint without a generator draw from the default one; manual_seed reseeds it", "[data]") {
+TEST_CASE("rand/randn/randint without a generator draw from the default one, manual_seed reseeds it", "[data]") {
     manual_seed(123);
     Tensor<double> a = randn<double>({3, 4}, /*requires_grad=*/true);
     Tensor<float> u = rand<float>({5});
