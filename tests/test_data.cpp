@@ -131,6 +131,19 @@ TEST_CASE("DataLoader range-for: the same batches as begin_epoch + batch, a new 
         order.insert(order.end(), y.begin(), y.end());
     }
     CHECK(order == std::vector<std::int64_t>{0, 1, 2, 3, 4});
+    // a batch somebody still holds is not overwritten by the next one
+    std::vector<Tensor<double>> kept;
+    for (auto& [x, y] : plain) kept.push_back(x);
+    REQUIRE(kept.size() == 3);
+    CHECK(kept[0].value()(1, 0) == 10);
+    CHECK(kept[1].value()(1, 0) == 30);
+    CHECK(kept[2].value()(0, 0) == 40);
+    // … nor the input a graph saved: backward after the loop still works
+    Tensor<double> w(xt::xarray<double>{1.0, 2.0, 3.0}, true);
+    std::vector<Tensor<double>> losses;
+    for (auto& [x, y] : plain) losses.push_back(sum(x * w));
+    for (auto& l : losses) l.backward();
+    CHECK(w.grad()(0) == 0 + 10 + 20 + 30 + 40);
     // an empty data set: no batch at all
     data::DataLoader<float> empty(xt::xarray<float>::from_shape({0, 3}), xt::xarray<std::int64_t>::from_shape({0}), 2, true);
     CHECK(empty.begin() == empty.end());

@@ -120,7 +120,11 @@ template <class T, class S> void DataLoader<T, S>::batch(std::size_t b, xt::xarr
 }
 
 template <class T, class S> void DataLoader<T, S>::load(std::size_t b) {
-    if (!current_.x.defined()) current_.x = Tensor<T>(xt::xarray<T>::from_shape({0}));
+    // Reuse the batch tensor's storage only when nothing else holds it: a graph still alive from
+    // the previous step (no backward yet), a Tensor the caller kept, or a copy of this loader would
+    // otherwise see it overwritten. After backward the graph has let go, so a training loop reuses.
+    if (!current_.x.defined() || current_.x.impl_ptr().use_count() > 1)
+        current_.x = Tensor<T>(xt::xarray<T>::from_shape({0}));
     batch(b, current_.x.mutable_value(), current_.y);
 }
 

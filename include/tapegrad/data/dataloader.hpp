@@ -90,9 +90,11 @@ public:
     const std::vector<std::size_t>& order() const { return order_; }
 
     // ---- range-for: one epoch per begin() ----
-    // The batch is gathered into one Batch owned by the loader and reused: x is written in place
-    // (mutable_value(), so its version counter moves on) at each step. Copy x.detach() / y to
-    // keep a batch beyond its iteration. One iteration at a time per loader.
+    // The batch is gathered into one Batch owned by the loader. x's storage is reused from step to
+    // step (written through mutable_value()) while nothing else holds that tensor; when something
+    // does — a graph not yet backwarded, a copy the caller kept, a copy of the loader — the next
+    // batch goes to a fresh tensor, so a kept batch never changes under its holder. y is reused.
+    // One iteration at a time per loader: begin() starts a new epoch.
     class iterator {
     public:
         using iterator_category = std::input_iterator_tag;
