@@ -263,6 +263,13 @@ void Parser::run(std::vector<CsvColumn>& cols, std::vector<std::size_t>& row_lin
     }
 
     const std::unordered_set<std::string_view> na(o_.na_values().begin(), o_.na_values().end());
+    // most fields cannot be missing by their length alone: skip the hash for those
+    std::vector<bool> na_len;
+    for (const auto& v : o_.na_values()) {
+        if (v.size() >= na_len.size()) na_len.resize(v.size() + 1, false);
+        na_len[v.size()] = true;
+    }
+    auto is_na = [&](std::string_view v) { return v.size() < na_len.size() && na_len[v.size()] && na.count(v); };
     const std::size_t rows = row_lines.size();
     cols.resize(k);
     for (std::size_t c = 0; c < k; ++c) {
@@ -274,7 +281,7 @@ void Parser::run(std::vector<CsvColumn>& cols, std::vector<std::size_t>& row_lin
         for (std::size_t r = 0; r < rows; ++r) {
             const Cell& cell = cells[r * k + c];
             const std::string_view v(arena_.data() + cell.off, cell.len);
-            if (na.count(v)) {
+            if (is_na(v)) {
                 col.missing[r] = true;
                 continue;
             }
