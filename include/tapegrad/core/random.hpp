@@ -28,12 +28,12 @@ private:
 };
 
 // The process-wide default generator used when none is passed (like torch's default CPU generator).
-// Thread-safety: manual_seed() and the factories called WITHOUT a generator (rand(shape),
-// randn(shape, requires_grad), randint(…), data::random_split(…) excepted) hold
-// default_generator_mutex() while they draw, so they may be called from several threads (the
-// numbers each thread gets then depend on the interleaving). Everything that takes the generator
-// by reference — default_generator() itself, nn::Linear's and init::'s default arguments — does
-// not lock: use those from one thread, or pass a Generator of your own per thread.
+// Thread-safety: manual_seed() and rand / randn / randint called WITHOUT a generator hold
+// default_generator_mutex() while they draw, so they may be called from several threads (which
+// numbers each thread gets then depends on the interleaving). Everything that takes the generator
+// by reference — default_generator() itself, the default arguments of nn::Linear, init:: and
+// data::random_split — does not lock: use those from one thread (or hold the mutex), or pass a
+// Generator of your own per thread.
 Generator& default_generator();
 std::mutex& default_generator_mutex();
 // torch.manual_seed: reseeds the default generator.
