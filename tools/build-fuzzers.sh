@@ -17,10 +17,10 @@ CC=clang CXX=clang++ cmake -S . -B "$FUZZ_BUILD" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
   -DTAPEGRAD_FUZZ=ON -DBUILD_SHARED_LIBS=OFF \
   -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_BUILD_BENCH=OFF
-cmake --build "$FUZZ_BUILD" -j "$JOBS" --target fuzz_idx fuzz_npz fuzz_npz_members fuzz_explain fuzz_email fuzz_make_seeds
+cmake --build "$FUZZ_BUILD" -j "$JOBS" --target fuzz_idx fuzz_npz fuzz_npz_members fuzz_explain fuzz_email fuzz_csv fuzz_make_seeds
 
 if [[ "${1:-}" == "--seeds" ]]; then
-  # only the generated corpora: corpus/email/ is hand-written (not made by fuzz_make_seeds)
+  # only the generated corpora: corpus/email/ and corpus/csv/ are hand-written (not made by fuzz_make_seeds)
   rm -rf tests/fuzz/corpus/{idx,npz,npz_members,explain}
   "$FUZZ_BUILD/tests/fuzz/fuzz_make_seeds" tests/fuzz/corpus
 fi

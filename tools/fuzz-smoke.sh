@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
-HARNESSES=${HARNESSES:-idx npz npz_members explain email}
+HARNESSES=${HARNESSES:-idx npz npz_members explain email csv}
 
 status=0
 summary=()

@@ -51,14 +51,15 @@ int main(int argc, char** argv) {
         // ---- data: bytes on disk, turned into normalised floats as each batch is gathered
         fashion_mnist::Data data = fashion_mnist::load(data_dir, std::cout);
         const auto pixels = fashion_mnist::pixel_map(data.train, normalize, std::cout);
-        data::DataLoader<float, std::uint8_t> loader(data.train.images, data.train.labels, batch_size,
+        // the loader owns the training set from here on (moved in, not copied)
+        data::DataLoader<float, std::uint8_t> loader(std::move(data.train.images), std::move(data.train.labels), batch_size,
                                                      /*shuffle=*/true, run_flags.seed + 1);
         loader.set_byte_map(pixels);
 
         // ---- the model: Linear → ReLU → … → Linear, initialised as torch.nn.Linear
         Generator init(run_flags.seed);
         nn::Sequential<float> model;
-        std::size_t width = data.train.images.shape()[1];
+        std::size_t width = loader.dataset().row_size();
         for (std::size_t h : hidden) {
             model.push_back(std::make_shared<nn::Linear<float>>(width, h, true, init));
             model.push_back(std::make_shared<nn::ReLU<float>>());

@@ -38,8 +38,10 @@
 #include "tapegrad/optim/rmsprop.hpp"
 #include "tapegrad/optim/sgd.hpp"
 
-// data: IDX files, DataLoader
+// data: IDX files, CSV tables, TensorDataset / Subset / random_split, DataLoader
+#include "tapegrad/data/csv.hpp"
 #include "tapegrad/data/dataloader.hpp"
+#include "tapegrad/data/dataset.hpp"
 #include "tapegrad/data/idx.hpp"
 
 // io: NumPy .npy/.npz, atomic files

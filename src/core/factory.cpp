@@ -1,6 +1,7 @@
 // Factories and the generator.
 #include <cmath>
 #include <cstdint>
+#include <mutex>
 #include <sstream>
 
 #include "tapegrad/core/errors.hpp"
@@ -44,6 +45,14 @@ void Generator::set_state(const std::string& s) {
 Generator& default_generator() {
     static Generator g;
     return g;
+}
+std::mutex& default_generator_mutex() {
+    static std::mutex m;
+    return m;
+}
+void manual_seed(std::uint64_t seed) {
+    std::lock_guard<std::mutex> lock(default_generator_mutex());
+    default_generator().manual_seed(seed);
 }
 
 namespace {
@@ -101,13 +110,62 @@ template <class T> Tensor<T> randn(const Shape& shape, Generator& gen, bool rg) 
     return Tensor<T>(std::move(a), rg);
 }
 
+template <class T> Tensor<T> rand(const Shape& shape, bool rg) {
+    std::lock_guard<std::mutex> lock(default_generator_mutex());
+    return rand<T>(shape, default_generator(), rg);
+}
+template <class T> Tensor<T> randn(const Shape& shape, bool rg) {
+    std::lock_guard<std::mutex> lock(default_generator_mutex());
+    return randn<T>(shape, default_generator(), rg);
+}
+
+xt::xarray<std::int64_t> randint(std::int64_t low, std::int64_t high, const Shape& size, Generator& gen) {
+    if (low >= high)
+        throw ValueError("randint: random_ expects 'from' to be less than 'to', but got from=" + std::to_string(low) +
+                         " >= to=" + std::to_string(high));
+    checked_numel("randint", size, sizeof(std::int64_t));
+    xt::xarray<std::int64_t> a = xt::xarray<std::int64_t>::from_shape(size);
+    // the span as unsigned: high − low can exceed INT64_MAX
+    const std::uint64_t span = std::uint64_t(high) - std::uint64_t(low);
+    for (auto& v : a) v = std::int64_t(std::uint64_t(low) + gen.randint(span));
+    return a;
+}
+xt::xarray<std::int64_t> randint(std::int64_t low, std::int64_t high, const Shape& size) {
+    std::lock_guard<std::mutex> lock(default_generator_mutex());
+    return randint(low, high, size, default_generator());
+}
+xt::xarray<std::int64_t> randint(std::int64_t high, const Shape& size) { return randint(0, high, size); }
+
+template <class T> Tensor<T> tensor(const Shape& shape, const std::vector<T>& values, bool rg) {
+    const std::size_t n = checked_numel("tensor", shape, sizeof(T));
+    if (values.size() != n)
+        throw ShapeError("tensor: shape " + shape_str(shape) + " has " + std::to_string(n) + " elements, but " +
+                         std::to_string(values.size()) + " values were given");
+    xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
+    std::copy(values.begin(), values.end(), a.data());
+    return Tensor<T>(std::move(a), rg);
+}
+
+template <class T> Tensor<T> from_blob(const T* data, const Shape& shape, bool rg) {
+    const std::size_t n = checked_numel("from_blob", shape, sizeof(T));
+    if (data == nullptr && n > 0)
+        throw ValueError("from_blob: data is a null pointer but shape " + shape_str(shape) + " has " + std::to_string(n) + " elements");
+    xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
+    if (n) std::copy(data, data + n, a.data());
+    return Tensor<T>(std::move(a), rg);
+}
+
 #define TAPEGRAD_INSTANTIATE(T)                                       \
     template Tensor<T> zeros(const Shape&, bool);                     \
     template Tensor<T> ones(const Shape&, bool);                      \
     template Tensor<T> full(const Shape&, T, bool);                   \
     template Tensor<T> arange(T, T, T, bool);                         \
     template Tensor<T> rand(const Shape&, Generator&, bool);          \
-    template Tensor<T> randn(const Shape&, Generator&, bool);
+    template Tensor<T> randn(const Shape&, Generator&, bool);          \
+    template Tensor<T> rand(const Shape&, bool);                      \
+    template Tensor<T> randn(const Shape&, bool);                     \
+    template Tensor<T> tensor(const Shape&, const std::vector<T>&, bool); \
+    template Tensor<T> from_blob(const T*, const Shape&, bool);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 

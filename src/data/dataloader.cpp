@@ -8,17 +8,54 @@
 namespace tapegrad {
 namespace data {
 
+namespace {
+template <class S> TensorDataset<S> checked(xt::xarray<S>&& inputs, xt::xarray<std::int64_t>&& targets) {
+    // checked here first so that the message names the DataLoader, as it always did
+    detail::check_dataset_shapes("DataLoader", std::vector<std::size_t>(inputs.shape().begin(), inputs.shape().end()),
+                                 std::vector<std::size_t>(targets.shape().begin(), targets.shape().end()));
+    return TensorDataset<S>(std::move(inputs), std::move(targets));
+}
+}  // namespace
+
 template <class T, class S>
-DataLoader<T, S>::DataLoader(const xt::xarray<S>& inputs, const xt::xarray<std::int64_t>& targets, std::size_t batch_size,
-                          bool shuffle, std::uint64_t seed, bool drop_last)
-    : inputs_(inputs), targets_(targets), batch_size_(batch_size), shuffle_(shuffle), drop_last_(drop_last), gen_(seed) {
-    if (batch_size == 0) throw ValueError("DataLoader: batch_size should be a positive integer value, but got batch_size=0");
-    if (inputs.dimension() == 0) throw ShapeError("DataLoader: inputs must have a batch dimension, got a 0-d array");
-    if (targets.dimension() != 1 || targets.shape()[0] != inputs.shape()[0])
-        throw ShapeError("DataLoader: Size mismatch between tensors: inputs " + shape_str_of(inputs.shape()) +
-                         ", targets " + shape_str_of(targets.shape()));
-    n_ = inputs.shape()[0];
-    row_ = n_ ? inputs.size() / n_ : 0;
+DataLoader<T, S>::DataLoader(xt::xarray<S> inputs, xt::xarray<std::int64_t> targets, std::size_t batch_size, bool shuffle,
+                             std::uint64_t seed, bool drop_last)
+    : dataset_(checked(std::move(inputs), std::move(targets))), batch_size_(batch_size), shuffle_(shuffle), drop_last_(drop_last) {
+    init(seed);
+}
+
+template <class T, class S>
+DataLoader<T, S>::DataLoader(TensorDataset<S> dataset, std::size_t batch_size, bool shuffle, std::uint64_t seed, bool drop_last)
+    : dataset_(std::move(dataset)), batch_size_(batch_size), shuffle_(shuffle), drop_last_(drop_last) {
+    init(seed);
+}
+
+template <class T, class S>
+DataLoader<T, S>::DataLoader(TensorDataset<S> dataset, const DataLoaderOptions& o)
+    : DataLoader(std::move(dataset), o.batch_size(), o.shuffle(), o.seed(), o.drop_last()) {}
+
+template <class T, class S>
+DataLoader<T, S>::DataLoader(Subset<S> subset, std::size_t batch_size, bool shuffle, std::uint64_t seed, bool drop_last)
+    : dataset_(std::move(subset.dataset)), indices_(std::move(subset.indices)), batch_size_(batch_size), shuffle_(shuffle),
+      drop_last_(drop_last) {
+    for (std::size_t i : indices_)  // a Subset built field by field skipped its constructor's check
+        if (i >= dataset_.size())
+            throw IndexError("DataLoader: subset index " + std::to_string(i) + " is out of bounds for a data set of size " +
+                             std::to_string(dataset_.size()));
+    is_subset_ = true;
+    n_ = indices_.size();
+    init(seed);
+}
+
+template <class T, class S>
+DataLoader<T, S>::DataLoader(Subset<S> subset, const DataLoaderOptions& o)
+    : DataLoader(std::move(subset), o.batch_size(), o.shuffle(), o.seed(), o.drop_last()) {}
+
+template <class T, class S> void DataLoader<T, S>::init(std::uint64_t seed) {
+    if (batch_size_ == 0) throw ValueError("DataLoader: batch_size should be a positive integer value, but got batch_size=0");
+    gen_.manual_seed(seed);
+    if (!is_subset_) n_ = dataset_.size();
+    row_ = dataset_.row_size();
     order_.resize(n_);
     std::iota(order_.begin(), order_.end(), std::size_t(0));
     for (std::size_t b = 0; b < 256; ++b) map_[b] = T(b) / T(255);
@@ -48,24 +85,28 @@ template <class T, class S> void DataLoader<T, S>::batch(std::size_t b, xt::xarr
         throw IndexError("DataLoader::batch: batch " + std::to_string(b) + " out of range (" +
                          std::to_string(num_batches()) + " batches)");
     const std::size_t lo = b * batch_size_, hi = std::min(n_, lo + batch_size_), B = hi - lo;
-    Shape xs(inputs_.shape().begin(), inputs_.shape().end());
+    const xt::xarray<S>& inputs = dataset_.inputs();
+    Shape xs(inputs.shape().begin(), inputs.shape().end());
     xs[0] = B;
     if (x.dimension() != xs.size() || !std::equal(xs.begin(), xs.end(), x.shape().begin())) x.resize(xs);
     if (y.dimension() != 1 || y.shape()[0] != B) y.resize({B});
-    const S* src = inputs_.data();
+    const S* src = inputs.data();
+    const std::int64_t* tgt = dataset_.targets().data();
     T* dst = x.data();
+    const std::size_t* sub = is_subset_ ? indices_.data() : nullptr;
+    auto row_of = [&](std::size_t i) { return sub ? sub[order_[lo + i]] : order_[lo + i]; };
     const std::size_t line = 64 / sizeof(S);
     // Rows are scattered over the data set (shuffled), so each waits on memory: keep several rows
     // in flight by asking for row i + ahead while row i is copied.
     const std::size_t ahead = 8;
     for (std::size_t i = 0; i < std::min(ahead, B); ++i)
-        for (std::size_t j = 0; j < row_; j += line) __builtin_prefetch(src + order_[lo + i] * row_ + j, 0, 3);
+        for (std::size_t j = 0; j < row_; j += line) __builtin_prefetch(src + row_of(i) * row_ + j, 0, 3);
     for (std::size_t i = 0; i < B; ++i) {
         if (i + ahead < B)
-            for (std::size_t j = 0; j < row_; j += line) __builtin_prefetch(src + order_[lo + i + ahead] * row_ + j, 0, 3);
-        const std::size_t k = order_[lo + i];
+            for (std::size_t j = 0; j < row_; j += line) __builtin_prefetch(src + row_of(i + ahead) * row_ + j, 0, 3);
+        const std::size_t k = row_of(i);
         if constexpr (std::is_same<S, T>::value) {
-            std::memcpy(dst + i * row_, src + k * row_, row_ * sizeof(T));
+            if (row_) std::memcpy(dst + i * row_, src + k * row_, row_ * sizeof(T));
         } else {
             const S* r = src + k * row_;
             T* d = dst + i * row_;
@@ -74,8 +115,17 @@ template <class T, class S> void DataLoader<T, S>::batch(std::size_t b, xt::xarr
             else
                 for (std::size_t j = 0; j < row_; ++j) d[j] = map_[r[j]];
         }
-        y.data()[i] = targets_.data()[k];
+        y.data()[i] = tgt[k];
     }
+}
+
+template <class T, class S> void DataLoader<T, S>::load(std::size_t b) {
+    // Reuse the batch tensor's storage only when nothing else holds it: a graph still alive from
+    // the previous step (no backward yet), a Tensor the caller kept, or a copy of this loader would
+    // otherwise see it overwritten. After backward the graph has let go, so a training loop reuses.
+    if (!current_.x.defined() || current_.x.impl_ptr().use_count() > 1)
+        current_.x = Tensor<T>(xt::xarray<T>::from_shape({0}));
+    batch(b, current_.x.mutable_value(), current_.y);
 }
 
 template class DataLoader<float>;

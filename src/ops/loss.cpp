@@ -344,13 +344,42 @@ Tensor<T> nll_loss(const Tensor<T>& input, const xt::xarray<std::int64_t>& targe
     return out;
 }
 
+namespace detail {
+template <class T> const Tensor<T>& LossWeight::get(const char* fn) const {
+    const bool is_float = std::is_same<T, float>::value;
+    if (is_float ? d.defined() : f.defined())
+        throw ValueError(std::string(fn) + ": expected scalar type " + (is_float ? "Float" : "Double") + " but found " +
+                         (is_float ? "Double" : "Float") + " (the options' weight has the other precision than the input)");
+    if constexpr (std::is_same<T, float>::value)
+        return f;
+    else
+        return d;
+}
+template const Tensor<float>& LossWeight::get<float>(const char*) const;
+template const Tensor<double>& LossWeight::get<double>(const char*) const;
+}  // namespace detail
+
+template <class T>
+Tensor<T> cross_entropy(const Tensor<T>& input, const xt::xarray<std::int64_t>& target, const CrossEntropyOptions& o) {
+    return cross_entropy(input, target, o.weight<T>(), o.ignore_index(), o.reduction(), o.label_smoothing());
+}
+template <class T> Tensor<T> cross_entropy(const Tensor<T>& input, const Tensor<T>& target, const CrossEntropyOptions& o) {
+    return cross_entropy(input, target, o.weight<T>(), o.ignore_index(), o.reduction(), o.label_smoothing());
+}
+template <class T> Tensor<T> nll_loss(const Tensor<T>& input, const xt::xarray<std::int64_t>& target, const NLLLossOptions& o) {
+    return nll_loss(input, target, o.weight<T>(), o.ignore_index(), o.reduction());
+}
+
 #define TAPEGRAD_INSTANTIATE(T)                                                                                  \
     template Tensor<T> cross_entropy(const Tensor<T>&, const xt::xarray<std::int64_t>&, const Tensor<T>&,       \
                                      std::int64_t, Reduction, double);                                          \
     template Tensor<T> cross_entropy(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, std::int64_t,       \
                                      Reduction, double);                                                        \
     template Tensor<T> nll_loss(const Tensor<T>&, const xt::xarray<std::int64_t>&, const Tensor<T>&,            \
-                                std::int64_t, Reduction);
+                                std::int64_t, Reduction);                                                       \
+    template Tensor<T> cross_entropy(const Tensor<T>&, const xt::xarray<std::int64_t>&, const CrossEntropyOptions&); \
+    template Tensor<T> cross_entropy(const Tensor<T>&, const Tensor<T>&, const CrossEntropyOptions&);            \
+    template Tensor<T> nll_loss(const Tensor<T>&, const xt::xarray<std::int64_t>&, const NLLLossOptions&);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 

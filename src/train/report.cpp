@@ -14,7 +14,9 @@
 #include "tapegrad/core/errors.hpp"
 #include <nlohmann/json.hpp>
 
+#include "tapegrad/core/shape.hpp"
 #include "tapegrad/io/atomic_file.hpp"
+#include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/train/report.hpp"
 
 namespace tapegrad {
@@ -59,6 +61,81 @@ void ConfusionMatrix::add(std::int64_t t, std::int64_t p) {
                          std::to_string(p) + ", " + std::to_string(k_) + " classes)");
     ++m_[std::size_t(t) * k_ + std::size_t(p)];
 }
+
+namespace {
+std::vector<std::string> numbered(std::size_t k) {
+    std::vector<std::string> v;
+    for (std::size_t i = 0; i < k; ++i) v.push_back(std::to_string(i));
+    return v;
+}
+void check_same_shape(const char* fn, const xt::xarray<std::int64_t>& p, const xt::xarray<std::int64_t>& t) {
+    if (p.dimension() != t.dimension() || !std::equal(p.shape().begin(), p.shape().end(), t.shape().begin()))
+        throw ShapeError(std::string(fn) + ": predictions " + shape_str_of(p.shape()) + " and targets " + shape_str_of(t.shape()) +
+                         " must have the same shape");
+}
+}  // namespace
+
+ConfusionMatrix::ConfusionMatrix(std::size_t num_classes) : ConfusionMatrix(numbered(num_classes)) {}
+
+void ConfusionMatrix::update(const xt::xarray<std::int64_t>& p, const xt::xarray<std::int64_t>& t) {
+    check_same_shape("ConfusionMatrix::update", p, t);
+    const std::int64_t k = static_cast<std::int64_t>(k_);
+    for (std::size_t i = 0; i < p.size(); ++i) {  // every pair checked before anything is counted
+        const std::int64_t a = t.data()[i], b = p.data()[i];
+        if (a < 0 || a >= k || b < 0 || b >= k)
+            throw IndexError("ConfusionMatrix::update: class out of range at position " + std::to_string(i) + " (target " +
+                             std::to_string(a) + ", predicted " + std::to_string(b) + "; " + std::to_string(k_) + " classes)");
+    }
+    for (std::size_t i = 0; i < p.size(); ++i) ++m_[std::size_t(t.data()[i]) * k_ + std::size_t(p.data()[i])];
+}
+
+template <class T> void ConfusionMatrix::update(const Tensor<T>& logits, const xt::xarray<std::int64_t>& targets) {
+    update(predictions_of(logits), targets);
+}
+
+ConfusionMatrix ConfusionMatrix::from_predictions(const xt::xarray<std::int64_t>& predictions, const xt::xarray<std::int64_t>& targets,
+                                                  std::vector<std::string> class_names) {
+    ConfusionMatrix cm(std::move(class_names));
+    cm.update(predictions, targets);
+    return cm;
+}
+
+double accuracy(const xt::xarray<std::int64_t>& p, const xt::xarray<std::int64_t>& t) {
+    check_same_shape("accuracy", p, t);
+    if (p.size() == 0) return std::nan("");
+    std::size_t hit = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) hit += p.data()[i] == t.data()[i];
+    return double(hit) / double(p.size());
+}
+
+template <class T> xt::xarray<std::int64_t> predictions_of(const Tensor<T>& logits) {
+    if (!logits.defined()) throw ValueError("accuracy: the logits tensor is undefined");
+    if (logits.dim() == 0) throw ShapeError("accuracy: logits must have a class dimension, got a 0-d tensor");
+    if (logits.size(logits.dim() == 1 ? 0 : 1) == 0)
+        throw ShapeError("accuracy: logits " + shape_str(logits.shape()) + " have no classes to pick from");
+    return argmax(logits, logits.dim() == 1 ? 0 : 1);
+}
+
+template <class T> double accuracy(const Tensor<T>& logits, const xt::xarray<std::int64_t>& targets) {
+    const xt::xarray<std::int64_t> p = predictions_of(logits);
+    if (p.dimension() != targets.dimension() || !std::equal(p.shape().begin(), p.shape().end(), targets.shape().begin()))
+        throw ShapeError("accuracy: logits " + shape_str(logits.shape()) + " do not match targets " + shape_str_of(targets.shape()) +
+                         " (expected (N, C, d1, …) against (N, d1, …), or (C) against ())");
+    return accuracy(p, targets);
+}
+template <class T> double accuracy(const xt::xarray<T>& logits, const xt::xarray<std::int64_t>& targets) {
+    NoGradGuard no_grad;
+    return accuracy(Tensor<T>(logits), targets);
+}
+
+template double accuracy(const Tensor<float>&, const xt::xarray<std::int64_t>&);
+template double accuracy(const Tensor<double>&, const xt::xarray<std::int64_t>&);
+template double accuracy(const xt::xarray<float>&, const xt::xarray<std::int64_t>&);
+template double accuracy(const xt::xarray<double>&, const xt::xarray<std::int64_t>&);
+template xt::xarray<std::int64_t> predictions_of(const Tensor<float>&);
+template xt::xarray<std::int64_t> predictions_of(const Tensor<double>&);
+template void ConfusionMatrix::update(const Tensor<float>&, const xt::xarray<std::int64_t>&);
+template void ConfusionMatrix::update(const Tensor<double>&, const xt::xarray<std::int64_t>&);
 
 std::size_t ConfusionMatrix::total() const {
     std::size_t s = 0;

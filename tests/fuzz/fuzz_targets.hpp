@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -29,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 #include "email.hpp"
+#include <tapegrad/data/csv.hpp>
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/train/checkpoint.hpp>
 #include <tapegrad/io/fnv.hpp>
@@ -583,10 +585,109 @@ inline void email(const std::uint8_t* data, std::size_t size) {
     require(td::decode_quoted_printable(qp) == raw, "decode_quoted_printable(=XX...) == x");
 }
 
+// -------------------------------------------------------------------------------------------- CSV
+
+// The table written back as CSV text that must read as the same table: every text field quoted,
+// numbers with 17 significant digits, missing values as empty fields.
+inline std::string write_csv(const tapegrad::data::CsvTable& t, bool header, char delim) {
+    auto quote = [](const std::string& s) {
+        std::string q = "\"";
+        for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+        return q + "\"";
+    };
+    std::string out;
+    const std::size_t k = t.num_columns();
+    if (header)
+        for (std::size_t j = 0; j < k; ++j) out += quote(t.column(j).name) + (j + 1 < k ? std::string(1, delim) : "\n");
+    for (std::size_t r = 0; r < t.num_rows(); ++r)
+        for (std::size_t j = 0; j < k; ++j) {
+            const auto& c = t.column(j);
+            if (c.missing[r]) {
+                out += "\"\"";
+            } else if (c.type == tapegrad::data::ColumnType::String) {
+                out += quote(c.strings[r]);
+            } else {
+                char buf[40];
+                std::snprintf(buf, sizeof buf, "%.17g", c.numbers[r]);
+                out += buf;
+            }
+            out += j + 1 < k ? std::string(1, delim) : "\n";
+        }
+    return out;
+}
+
+// The whole input is CSV text, read twice: with the defaults, and headerless with ';' and no
+// missing-value strings. Checked for each table:
+//   - shapes: every column has num_rows() entries of its type, names are unique, and
+//     num_rows() · max(1, columns − 1) <= input size (a row spends at least a byte per delimiter);
+//   - text fields are no longer than the input in all; a missing number is NaN;
+//   - line_of_row() increases and stays within the number of line breaks + 1;
+//   - to_array on every numeric column without missing values succeeds;
+//   - writing the table back (write_csv) and reading it with the same options gives the same
+//     table: names, types, missing flags, numbers bit for bit (NaN aside), strings byte for byte.
+inline void csv(const std::uint8_t* data, std::size_t size) {
+    namespace td = tapegrad::data;
+    const std::string_view text(reinterpret_cast<const char*>(data), size);
+    const td::CsvOptions variants[2] = {td::CsvOptions(), td::CsvOptions().header(false).delimiter(';').na_values({})};
+    for (int v = 0; v < 2; ++v) {
+        const td::CsvOptions& o = variants[v];
+        td::CsvTable t;
+        try {
+            t = td::parse_csv(text, o, "fuzz.csv");
+        } catch (const tapegrad::Error&) {
+            continue;
+        }
+        const std::size_t rows = t.num_rows(), k = t.num_columns();
+        require(k >= 1, "parse_csv: at least one column");
+        require(rows * std::max<std::size_t>(1, k - 1) <= size, "parse_csv: rows · max(1, k − 1) <= input size");
+        std::set<std::string> names;
+        std::size_t text_bytes = 0;
+        std::vector<std::string> clean;  // numeric columns without missing values
+        for (std::size_t j = 0; j < k; ++j) {
+            const auto& c = t.column(j);
+            require(names.insert(c.name).second, "parse_csv: unique column names");
+            require(c.missing.size() == rows, "parse_csv: one missing flag per row");
+            if (c.type == td::ColumnType::Number) {
+                require(c.numbers.size() == rows && c.strings.empty(), "parse_csv: a number column holds numbers");
+                for (std::size_t r = 0; r < rows; ++r)
+                    require(!c.missing[r] || std::isnan(c.numbers[r]), "parse_csv: a missing number is NaN");
+                if (c.missing_count() == 0) clean.push_back(c.name);
+            } else {
+                require(c.strings.size() == rows && c.numbers.empty(), "parse_csv: a text column holds strings");
+                for (const auto& s : c.strings) text_bytes += s.size();
+            }
+        }
+        require(text_bytes <= size, "parse_csv: text no longer than the input");
+        const std::size_t breaks = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n') + std::count(text.begin(), text.end(), '\r'));
+        for (std::size_t r = 0; r < rows; ++r) {
+            require(t.line_of_row(r) <= breaks + 1, "parse_csv: line_of_row within the input's lines");
+            require(r == 0 || t.line_of_row(r) > t.line_of_row(r - 1), "parse_csv: line_of_row increases");
+        }
+        const auto a = t.to_array<double>(clean);  // must not throw
+        require(a.shape()[0] == rows && a.shape()[1] == clean.size(), "to_array: (rows, columns)");
+
+        const std::string again = write_csv(t, o.header(), o.delimiter());
+        td::CsvTable u;
+        try {
+            u = td::parse_csv(again, o, "again.csv");
+        } catch (const tapegrad::Error& e) {
+            require(false, std::string("parse_csv(write_csv(table)) threw: ") + e.what());
+        }
+        require(u.num_rows() == rows && u.num_columns() == k, "round trip: same shape");
+        for (std::size_t j = 0; j < k; ++j) {
+            const auto &c = t.column(j), &d = u.column(j);
+            require(c.name == d.name && c.type == d.type && c.missing == d.missing, "round trip: same names, types, missing flags");
+            require(c.strings == d.strings, "round trip: same strings");
+            for (std::size_t r = 0; r < c.numbers.size(); ++r)
+                require(c.missing[r] || std::memcmp(&c.numbers[r], &d.numbers[r], sizeof(double)) == 0, "round trip: same numbers");
+        }
+    }
+}
+
 // name -> entry point, for the regression test.
 inline const std::map<std::string, std::function<void(const std::uint8_t*, std::size_t)>>& targets() {
     static const std::map<std::string, std::function<void(const std::uint8_t*, std::size_t)>> t{
-        {"idx", idx}, {"npz", npz}, {"npz_members", npz_members}, {"explain", explain}, {"email", email}};
+        {"idx", idx}, {"npz", npz}, {"npz_members", npz_members}, {"explain", explain}, {"email", email}, {"csv", csv}};
     return t;
 }
 

@@ -2,6 +2,7 @@
 // Seeded random numbers. Generator's whole state can be saved and restored (checkpoints), and
 // its streams are defined here, not by the standard library, so they are the same everywhere.
 #include <cstdint>
+#include <mutex>
 #include <random>
 #include <string>
 
@@ -26,9 +27,16 @@ private:
     std::mt19937_64 engine_;
 };
 
-// The process-wide default generator used when none is passed (like torch's); not thread-safe:
-// pass a Generator of your own to factories called from several threads.
+// The process-wide default generator used when none is passed (like torch's default CPU generator).
+// Thread-safety: manual_seed() and rand / randn / randint called WITHOUT a generator hold
+// default_generator_mutex() while they draw, so they may be called from several threads (which
+// numbers each thread gets then depends on the interleaving). Everything that takes the generator
+// by reference — default_generator() itself, the default arguments of nn::Linear, init:: and
+// data::random_split — does not lock: use those from one thread (or hold the mutex), or pass a
+// Generator of your own per thread.
 Generator& default_generator();
-inline void manual_seed(std::uint64_t seed) { default_generator().manual_seed(seed); }
+std::mutex& default_generator_mutex();
+// torch.manual_seed: reseeds the default generator.
+void manual_seed(std::uint64_t seed);
 
 }  // namespace tapegrad

@@ -45,4 +45,58 @@ Tensor<T> nll_loss(const Tensor<T>& input, const xt::xarray<std::int64_t>& targe
                    const Tensor<T>& weight = Tensor<T>(), std::int64_t ignore_index = -100,
                    Reduction reduction = Reduction::Mean);
 
+// ---- option structs, as libtorch's F::CrossEntropyFuncOptions / F::NLLLossFuncOptions ----
+// cross_entropy(x, y, CrossEntropyOptions().weight(w).ignore_index(-100).reduction(Reduction::Sum)
+//                                         .label_smoothing(0.1))
+// gives exactly the numbers of the positional form with the same values (same code underneath).
+// The weight may be float or double; it must match the input's precision when the loss is called
+// (ValueError "expected scalar type Float but found Double", torch's words, otherwise).
+namespace detail {
+struct LossWeight {
+    Tensor<float> f;
+    Tensor<double> d;
+    template <class T> const Tensor<T>& get(const char* fn) const;
+};
+}  // namespace detail
+
+struct NLLLossOptions {
+    NLLLossOptions& weight(const Tensor<float>& w) { weight_.f = w; weight_.d = Tensor<double>(); return *this; }
+    NLLLossOptions& weight(const Tensor<double>& w) { weight_.d = w; weight_.f = Tensor<float>(); return *this; }
+    NLLLossOptions& ignore_index(std::int64_t v) { ignore_index_ = v; return *this; }
+    NLLLossOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+    template <class T> const Tensor<T>& weight(const char* fn = "nll_loss") const { return weight_.get<T>(fn); }
+    std::int64_t ignore_index() const { return ignore_index_; }
+    Reduction reduction() const { return reduction_; }
+
+private:
+    detail::LossWeight weight_;
+    std::int64_t ignore_index_ = -100;
+    Reduction reduction_ = Reduction::Mean;
+};
+
+struct CrossEntropyOptions {
+    CrossEntropyOptions& weight(const Tensor<float>& w) { weight_.f = w; weight_.d = Tensor<double>(); return *this; }
+    CrossEntropyOptions& weight(const Tensor<double>& w) { weight_.d = w; weight_.f = Tensor<float>(); return *this; }
+    CrossEntropyOptions& ignore_index(std::int64_t v) { ignore_index_ = v; return *this; }
+    CrossEntropyOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+    CrossEntropyOptions& label_smoothing(double v) { label_smoothing_ = v; return *this; }
+    template <class T> const Tensor<T>& weight(const char* fn = "cross_entropy") const { return weight_.get<T>(fn); }
+    std::int64_t ignore_index() const { return ignore_index_; }
+    Reduction reduction() const { return reduction_; }
+    double label_smoothing() const { return label_smoothing_; }
+
+private:
+    detail::LossWeight weight_;
+    std::int64_t ignore_index_ = -100;
+    Reduction reduction_ = Reduction::Mean;
+    double label_smoothing_ = 0.0;
+};
+
+template <class T>
+Tensor<T> cross_entropy(const Tensor<T>& input, const xt::xarray<std::int64_t>& target, const CrossEntropyOptions& options);
+template <class T>
+Tensor<T> cross_entropy(const Tensor<T>& input, const Tensor<T>& target, const CrossEntropyOptions& options);
+template <class T>
+Tensor<T> nll_loss(const Tensor<T>& input, const xt::xarray<std::int64_t>& target, const NLLLossOptions& options);
+
 }  // namespace tapegrad

@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <xtensor/xarray.hpp>
+
+#include "tapegrad/core/tensor.hpp"
+
 namespace tapegrad {
 namespace train {
 
@@ -29,10 +33,36 @@ private:
 // True when standard output is a terminal.
 bool stdout_is_terminal();
 
+// ---- metrics usable from any program ----
+// The fraction of positions where the prediction equals the target ((preds == target).mean()).
+// predictions and targets have the same shape; NaN when they are empty (torch's mean of nothing).
+// ShapeError on a shape mismatch.
+double accuracy(const xt::xarray<std::int64_t>& predictions, const xt::xarray<std::int64_t>& targets);
+// From logits (or probabilities): input (N, C) or (N, C, d1, …) against targets (N) / (N, d1, …),
+// or (C) against a 0-d target, as cross_entropy takes them; the prediction is argmax over the class
+// dimension (the first maximum on ties, a NaN counting as the maximum — tapegrad's argmax, as torch's).
+template <class T> double accuracy(const Tensor<T>& logits, const xt::xarray<std::int64_t>& targets);
+template <class T> double accuracy(const xt::xarray<T>& logits, const xt::xarray<std::int64_t>& targets);
+// The predicted classes of logits shaped as above (argmax over the class dimension).
+template <class T> xt::xarray<std::int64_t> predictions_of(const Tensor<T>& logits);
+
 class ConfusionMatrix {
 public:
     explicit ConfusionMatrix(std::vector<std::string> class_names);
+    // Classes named "0", "1", …, "num_classes − 1".
+    explicit ConfusionMatrix(std::size_t num_classes);
+    // One sample: note the order (target, predicted), as sklearn's confusion_matrix(y_true, y_pred).
     void add(std::int64_t target, std::int64_t predicted);
+    // A batch, in torchmetrics' order (preds, target) — the same order as accuracy(): predicted
+    // classes of the targets' shape, or logits as accuracy() takes them. All-or-nothing: when a
+    // class is out of range (IndexError) or the shapes differ (ShapeError), nothing is counted.
+    void update(const xt::xarray<std::int64_t>& predictions, const xt::xarray<std::int64_t>& targets);
+    template <class T> void update(const Tensor<T>& logits, const xt::xarray<std::int64_t>& targets);
+    // A matrix filled from one batch of predictions (preds, target order, as update).
+    static ConfusionMatrix from_predictions(const xt::xarray<std::int64_t>& predictions,
+                                            const xt::xarray<std::int64_t>& targets, std::vector<std::string> class_names);
+    std::size_t num_classes() const { return k_; }
+    const std::vector<std::string>& class_names() const { return names_; }
     std::size_t count(std::size_t target, std::size_t predicted) const;  // IndexError when out of range
     double accuracy() const;
     double class_accuracy(std::size_t c) const;  // recall of class c
