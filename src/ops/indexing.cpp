@@ -161,10 +161,12 @@ template <class T> Tensor<T> narrow(const Tensor<T>& x, std::ptrdiff_t dim_, std
     if (x.dim() == 0) throw ShapeError("narrow: narrow() cannot be applied to a 0-dim tensor.");
     const std::size_t dim = detail::wrap_dim("narrow", dim_, x.dim());
     const auto n = std::int64_t(x.size(std::ptrdiff_t(dim)));
-    if (start < -n || start > n) {
+    // torch 1.13 wraps start like a dim (so its message says "Dimension"), start == n excepted
+    if (start != n && (start < -std::max<std::int64_t>(n, 1) || start >= std::max<std::int64_t>(n, 1))) {
+        const std::int64_t m = std::max<std::int64_t>(n, 1);
         std::ostringstream os;
-        os << "narrow: start out of range (expected to be in range of [" << -n << ", " << n << "], but got " << start
-           << ")";
+        os << "narrow: Dimension out of range (expected to be in range of [" << -m << ", " << m - 1 << "], but got "
+           << start << ")";
         throw IndexError(os.str());
     }
     if (start < 0) start += n;
@@ -182,7 +184,7 @@ Tensor<T> slice(const Tensor<T>& x, std::ptrdiff_t dim_, std::optional<std::int6
                 std::optional<std::int64_t> end_, std::int64_t step) {
     if (x.dim() == 0) throw ShapeError("slice: slicing a 0-dim tensor: invalid index of a 0-dim tensor");
     const std::size_t dim = detail::wrap_dim("slice", dim_, x.dim());
-    if (step <= 0) throw ValueError("slice: slice step must be positive (got " + std::to_string(step) + ")");
+    if (step <= 0) throw ValueError("slice: step must be greater than zero (got " + std::to_string(step) + ")");
     const auto n = std::int64_t(x.size(std::ptrdiff_t(dim)));
     auto clampi = [n](std::int64_t v) {
         if (v < 0) v += n;
@@ -207,9 +209,14 @@ template <class T> Tensor<T> index_select(const Tensor<T>& x, std::ptrdiff_t dim
     std::vector<std::size_t> rows(k);
     for (std::size_t j = 0; j < k; ++j) {
         const std::int64_t v = index.data()[j];
-        if (v < 0 || v >= std::int64_t(ln.len))
-            throw IndexError("index_select: index out of range in self (index " + std::to_string(v) +
-                             " for dimension " + std::to_string(dim) + " with size " + std::to_string(ln.len) + ")");
+        if (v < 0 || v >= std::int64_t(ln.len)) {
+            // torch's CPU kernel words it differently along dim 0 and along the others
+            if (dim == 0)
+                throw IndexError("index_select: index out of range in self (index " + std::to_string(v) +
+                                 " for dimension 0 with size " + std::to_string(ln.len) + ")");
+            throw IndexError("index_select: INDICES element is out of DATA bounds, id=" + std::to_string(v) +
+                             " axis_dim=" + std::to_string(ln.len));
+        }
         rows[j] = std::size_t(v);
     }
     Shape so = s;
@@ -286,7 +293,7 @@ template <class T> Tensor<T> gather(const Tensor<T>& x, std::ptrdiff_t dim_, con
 }
 
 // cond ? a : b over the broadcast shape; da = where(cond, g, 0), db = where(cond, 0, g), summed back
-template <class T> Tensor<T> where(const xt::xarray<bool>& cond, const Tensor<T>& a, const Tensor<T>& b) {
+template <class T> Tensor<T> where(xt::xarray<bool> cond, Tensor<T> a, Tensor<T> b) {
     const Shape sc = shape_of_any(cond);
     const Shape sh = detail::broadcast_shapes("where", detail::broadcast_shapes("where", sc, a.shape()), b.shape());
     auto c = std::make_shared<xt::xarray<bool>>(xt::broadcast(cond, sh));
@@ -316,7 +323,7 @@ template <class T> Tensor<T> where(const xt::xarray<bool>& cond, const Tensor<T>
                              std::optional<std::int64_t>, std::int64_t);                                 \
     template Tensor<T> index_select(const Tensor<T>&, std::ptrdiff_t, const xt::xarray<std::int64_t>&); \
     template Tensor<T> gather(const Tensor<T>&, std::ptrdiff_t, const xt::xarray<std::int64_t>&);       \
-    template Tensor<T> where(const xt::xarray<bool>&, const Tensor<T>&, const Tensor<T>&);
+    template Tensor<T> where(xt::xarray<bool>, Tensor<T>, Tensor<T>);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 

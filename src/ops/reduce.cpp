@@ -328,7 +328,7 @@ Tensor<T> var(const Tensor<T>& a, const std::vector<std::ptrdiff_t>& dims, Corre
 template <class T> Tensor<T> var(const Tensor<T>& a, const std::vector<std::ptrdiff_t>& dims, bool unbiased, bool keepdim) {
     return var(a, dims, Correction(unbiased ? 1.0 : 0.0), keepdim);
 }
-template <class T> Tensor<T> var(const Tensor<T>& a, bool unbiased) { return var(a, {}, unbiased, false); }
+template <class T> Tensor<T> var(const Tensor<T>& a) { return var(a, {}, true, false); }
 
 // std = sqrt(var); dx = var's backward of g / (2·std), 0 where std == 0 (torch's std_backward)
 template <class T>
@@ -357,12 +357,12 @@ Tensor<T> std(const Tensor<T>& a, const std::vector<std::ptrdiff_t>& dims, Corre
 template <class T> Tensor<T> std(const Tensor<T>& a, const std::vector<std::ptrdiff_t>& dims, bool unbiased, bool keepdim) {
     return std(a, dims, Correction(unbiased ? 1.0 : 0.0), keepdim);
 }
-template <class T> Tensor<T> std(const Tensor<T>& a, bool unbiased) { return std(a, {}, unbiased, false); }
+template <class T> Tensor<T> std(const Tensor<T>& a) { return std(a, {}, true, false); }
 
 // min over everything; ties share the gradient evenly (torch's evenly_distribute_backward)
 template <class T> Tensor<T> min(const Tensor<T>& a) {
     if (a.numel() == 0)
-        throw ValueError("min: Expected reduction dim to be specified for input.numel() == 0. Specify the reduction "
+        throw ValueError("min: min(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction "
                          "dim with the 'dim' argument.");
     T m = std::numeric_limits<T>::infinity();
     bool nan = false;
@@ -461,10 +461,10 @@ template <class T> MaxResult<T> min(const Tensor<T>& a, std::ptrdiff_t dim_, boo
     template Tensor<T> mean(const Tensor<T>&, const std::vector<std::ptrdiff_t>&, bool);     \
     template Tensor<T> var(const Tensor<T>&, const std::vector<std::ptrdiff_t>&, Correction, bool); \
     template Tensor<T> var(const Tensor<T>&, const std::vector<std::ptrdiff_t>&, bool, bool); \
-    template Tensor<T> var(const Tensor<T>&, bool);                                          \
+    template Tensor<T> var(const Tensor<T>&);                                                \
     template Tensor<T> std(const Tensor<T>&, const std::vector<std::ptrdiff_t>&, Correction, bool); \
     template Tensor<T> std(const Tensor<T>&, const std::vector<std::ptrdiff_t>&, bool, bool); \
-    template Tensor<T> std(const Tensor<T>&, bool);                                          \
+    template Tensor<T> std(const Tensor<T>&);                                                \
     template Tensor<T> min(const Tensor<T>&);                                                \
     template MaxResult<T> min(const Tensor<T>&, std::ptrdiff_t, bool);                       \
     template xt::xarray<std::int64_t> argmin(const Tensor<T>&, std::ptrdiff_t, bool);

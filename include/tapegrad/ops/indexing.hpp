@@ -17,8 +17,8 @@ namespace tapegrad {
 template <class T> Tensor<T> cat(const std::vector<Tensor<T>>& tensors, std::ptrdiff_t dim = 0);
 // torch.stack(tensors, dim): equal shapes, joined along a new dim (dim in [−(n+1), n]).
 template <class T> Tensor<T> stack(const std::vector<Tensor<T>>& tensors, std::ptrdiff_t dim = 0);
-// torch.narrow(x, dim, start, length): elements start … start+length−1 along dim (start may be
-// negative, counted from the end).
+// torch.narrow(x, dim, start, length): elements start … start+length−1 along dim (start in
+// [−n, n], negative counted from the end).
 template <class T> Tensor<T> narrow(const Tensor<T>& x, std::ptrdiff_t dim, std::int64_t start, std::int64_t length);
 // x[..., start:end:step, ...] along dim with Python's rules: absent bounds mean the ends, negative
 // ones count from the end, out-of-range ones are clamped; step must be positive.
@@ -32,6 +32,8 @@ template <class T> Tensor<T> index_select(const Tensor<T>& x, std::ptrdiff_t dim
 // number of dims and sizes ≤ x's apart from dim; the result has index's shape. Gradient: scatter_add.
 template <class T> Tensor<T> gather(const Tensor<T>& x, std::ptrdiff_t dim, const xt::xarray<std::int64_t>& index);
 // torch.where(cond, a, b), all three broadcast together; a gets g where cond, b where not.
-template <class T> Tensor<T> where(const xt::xarray<bool>& cond, const Tensor<T>& a, const Tensor<T>& b);
+// Taken by value so that this overload, not xt::where (found through the xarray argument), is
+// the one called.
+template <class T> Tensor<T> where(xt::xarray<bool> cond, Tensor<T> a, Tensor<T> b);
 
 }  // namespace tapegrad

@@ -39,17 +39,21 @@ template <class T> xt::xarray<std::int64_t> argmin(const Tensor<T>& a, std::ptrd
 
 // torch.var / torch.std: Σ(x − mean)² / max(0, N − correction) over dims (all when empty),
 // correction 1 (unbiased=true, the default) or 0; Correction(c) gives torch's correction=c.
-// N − correction ≤ 0 gives inf or nan, as torch (with its warning left out).
+// N − correction ≤ 0 gives inf or nan, as torch (with its warning left out). Under
+// `using namespace tapegrad;` call it tapegrad::std(x) (a bare std(x) is ambiguous with namespace
+// std, as torch::std is in libtorch).
 struct Correction {
     explicit Correction(double c) : value(c) {}
     double value;
 };
-template <class T> Tensor<T> var(const Tensor<T>& a, bool unbiased = true);
+// Over every dim, unbiased (var(a, {}, false) for the biased form: a bool second argument would
+// silently swallow var(a, {0}) as unbiased=false, so there is no such overload).
+template <class T> Tensor<T> var(const Tensor<T>& a);
 template <class T>
 Tensor<T> var(const Tensor<T>& a, const std::vector<std::ptrdiff_t>& dims, bool unbiased = true, bool keepdim = false);
 template <class T>
 Tensor<T> var(const Tensor<T>& a, const std::vector<std::ptrdiff_t>& dims, Correction correction, bool keepdim = false);
-template <class T> Tensor<T> std(const Tensor<T>& a, bool unbiased = true);
+template <class T> Tensor<T> std(const Tensor<T>& a);
 template <class T>
 Tensor<T> std(const Tensor<T>& a, const std::vector<std::ptrdiff_t>& dims, bool unbiased = true, bool keepdim = false);
 template <class T>
