@@ -284,6 +284,7 @@ public:
               Generator& gen = default_generator());
     using Module<T>::forward;
     Tensor<T> forward(const xt::xarray<std::int64_t>& input);
+    using Module<T>::operator();
     Tensor<T> operator()(const xt::xarray<std::int64_t>& input) { return forward(input); }
     std::string repr() const override;
     std::shared_ptr<Module<double>> clone_as_double() const override;
