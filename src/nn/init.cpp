@@ -43,7 +43,7 @@ Fans calculate_fan_in_and_fan_out(const Shape& s, const char* fn) {
 namespace {
 std::size_t correct_fan(const Shape& s, const std::string& mode, const char* fn) {
     if (mode != "fan_in" && mode != "fan_out")
-        throw ValueError(std::string(fn) + ": Mode " + mode + " not supported, please use one of fan_in, fan_out");
+        throw ValueError(std::string(fn) + ": Mode " + mode + " not supported, please use one of ['fan_in', 'fan_out']");
     Fans f = calculate_fan_in_and_fan_out(s, fn);
     return mode == "fan_in" ? f.fan_in : f.fan_out;
 }
