@@ -200,7 +200,7 @@ TEST_CASE("num_parameters counts every parameter once, or only the trainable one
     CHECK(shared.num_parameters() == 8);
 }
 
-TEST_CASE("nn::init: gains and fans as torch; bounds and spreads by statistics", "[layers]") {
+TEST_CASE("nn::init: gains and fans as torch, bounds and spreads by statistics", "[layers]") {
     auto fx = fixture::load("layers.json");
     for (const auto& g : fx["gains"]) {
         std::optional<double> p;
@@ -278,7 +278,7 @@ TEST_CASE("Dropout: train drops and scales, eval is the identity, a seeded gener
     CHECK(d(x).same(x));
 }
 
-TEST_CASE("train()/eval() reach every child; BatchNorm in eval uses the running stats", "[layers]") {
+TEST_CASE("train()/eval() reach every child, BatchNorm in eval uses the running stats", "[layers]") {
     nn::Sequential<double> m(nn::Linear<double>(3, 4), nn::BatchNorm1d<double>(4), nn::Dropout<double>(0.5),
                              nn::Sequential<double>(nn::GELU<double>(), nn::Dropout<double>(0.1)));
     Generator g(1);
@@ -313,7 +313,7 @@ TEST_CASE("BatchNorm: a refused batch changes no statistic", "[layers][bad_input
     CHECK(bn(zeros<float>({1, 3})).shape() == Shape{1, 3});
 }
 
-TEST_CASE("Module::to<double>() copies structure, values and flags; gradcheck runs on the copy", "[layers]") {
+TEST_CASE("Module::to<double>() copies structure, values and flags, gradcheck runs on the copy", "[layers]") {
     Generator g(3);
     nn::Sequential<float> m(nn::Linear<float>(4, 6, true, g), nn::BatchNorm1d<float>(6), nn::GELU<float>("tanh"),
                             nn::Dropout<float>(0.3), nn::LayerNorm<float>(std::vector<std::size_t>{6}),
