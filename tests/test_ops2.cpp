@@ -157,6 +157,7 @@ TEST_CASE("ops2: bad dims and shapes throw with torch's words", "[ops][bad_input
         {"dropout_module_p", [&] { nn::Dropout<float>(-0.1); }},
         {"batch_norm_one_value", [&] { batch_norm(z({1, 3}), z({3}), ones<float>({3}), F(), F(), BatchNormFuncOptions().training(true)); }},
         {"batch_norm_running_size", [&] { batch_norm(z({2, 3}), z({4}), ones<float>({4}), F(), F(), BatchNormFuncOptions().training(true)); }},
+        {"batch_norm_eval_no_stats", [&] { batch_norm(z({4, 3}), F(), F()); }},
         {"batch_norm_weight_size", [&] { batch_norm(z({2, 3}), z({3}), ones<float>({3}), ones<float>({2})); }},
         {"batchnorm1d_dims", [&] { nn::BatchNorm1d<float>(3)(z({2, 3, 2, 2})); }},
         {"batchnorm2d_dims", [&] { nn::BatchNorm2d<float>(3)(z({2, 3, 2})); }},
@@ -194,9 +195,9 @@ TEST_CASE("ops2: a failed call leaves its inputs as they were", "[ops][bad_input
     CHECK((rm.value() == m0));
     CHECK((rv.value() == v0));
     CHECK(rm.version() == 0);
-    // eval mode needs running statistics
-    CHECK_THROWS_WITH(batch_norm(zeros<double>({2, 3}), Tensor<double>(), Tensor<double>()),
-                      Contains("running_mean and running_var must be defined"));
+    // eval mode needs both running statistics
+    CHECK_THROWS_WITH(batch_norm(zeros<double>({2, 3}), rm, Tensor<double>()),
+                      Contains("running_var must be defined in evaluation mode"));
 }
 
 TEST_CASE("ops2: dropout keeps 1 − p of the elements, scales them by 1/(1 − p), reproducibly", "[ops]") {

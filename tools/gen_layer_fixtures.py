@@ -257,6 +257,7 @@ def gen_errors():
         "dropout_module_p": lambda: nn.Dropout(-0.1),
         "batch_norm_one_value": lambda: F.batch_norm(z(1, 3), z(3), torch.ones(3), training=True),
         "batch_norm_running_size": lambda: F.batch_norm(z(2, 3), z(4), torch.ones(4), training=True),
+        "batch_norm_eval_no_stats": lambda: F.batch_norm(z(4, 3), None, None, training=False),
         "batch_norm_weight_size": lambda: F.batch_norm(z(2, 3), z(3), torch.ones(3), torch.ones(2), training=False),
         "batchnorm1d_dims": lambda: nn.BatchNorm1d(3)(z(2, 3, 2, 2)),
         "batchnorm2d_dims": lambda: nn.BatchNorm2d(3)(z(2, 3, 2)),

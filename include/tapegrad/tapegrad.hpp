@@ -28,6 +28,7 @@
 #include "tapegrad/autograd/gradcheck.hpp"
 
 // nn: modules, layers, loss modules
+#include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/layers.hpp"
 #include "tapegrad/nn/loss.hpp"
 #include "tapegrad/nn/module.hpp"

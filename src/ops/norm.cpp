@@ -66,8 +66,10 @@ Tensor<T> batch_norm(const Tensor<T>& input, const Tensor<T>& running_mean, cons
     if (train && n <= 1)
         throw ValueError("batch_norm: Expected more than 1 value per channel when training, got input size torch.Size(" +
                          shape_str(s) + ")");
-    if (!train && (!running_mean.defined() || !running_var.defined()))
-        throw ValueError("batch_norm: running_mean and running_var must be defined in evaluation mode");
+    if (!train && !running_mean.defined())
+        throw ValueError("batch_norm: running_mean must be defined in evaluation mode");
+    if (!train && !running_var.defined())
+        throw ValueError("batch_norm: running_var must be defined in evaluation mode");
     if (running_mean.defined() && running_mean.requires_grad())
         throw ValueError("batch_norm: running_mean must not require grad");
     if (running_var.defined() && running_var.requires_grad())
