@@ -20,6 +20,18 @@ std::string sizes_str(const Shape& s) {  // torch's [2, 3]
 template <class T>
 void copy_block(const T* src, std::size_t src_len, std::size_t l0, T* dst, std::size_t dst_len, std::size_t d0,
                 std::size_t len, std::size_t outer, std::size_t inner, std::size_t step = 1, bool add = false) {
+    if (step == 1) {  // each (o) block is one contiguous run of len·inner elements
+        const std::size_t run = len * inner;
+        for (std::size_t o = 0; o < outer; ++o) {
+            const T* s = src + (o * src_len + l0) * inner;
+            T* d = dst + (o * dst_len + d0) * inner;
+            if (add)
+                for (std::size_t k = 0; k < run; ++k) d[k] += s[k];
+            else
+                std::copy(s, s + run, d);
+        }
+        return;
+    }
     for (std::size_t o = 0; o < outer; ++o)
         for (std::size_t l = 0; l < len; ++l) {
             const T* s = src + (o * src_len + l0 + l * step) * inner;

@@ -40,6 +40,18 @@ template <class T> Tensor<T> dropout(const Tensor<T>& x, double p, bool training
 }
 
 namespace {
+// Calls f(k, c) for every element k of an (N, C, inner) tensor in memory order, c its channel;
+// for inner = 1 (the (N, C) case) the channel loop is innermost, so it vectorises.
+template <class F> inline void each_element(std::size_t N, std::size_t C, std::size_t inner, F f) {
+    if (inner == 1) {
+        for (std::size_t b = 0; b < N; ++b)
+            for (std::size_t c = 0; c < C; ++c) f(b * C + c, c);
+        return;
+    }
+    for (std::size_t b = 0; b < N; ++b)
+        for (std::size_t c = 0; c < C; ++c)
+            for (std::size_t i = 0; i < inner; ++i) f((b * C + c) * inner + i, c);
+}
 void check_param(const char* what, std::size_t got, std::size_t C) {
     if (got != C)
         throw ShapeError(std::string("batch_norm: ") + what + " should contain " + std::to_string(C) +
@@ -76,39 +88,42 @@ Tensor<T> batch_norm(const Tensor<T>& input, const Tensor<T>& running_mean, cons
         throw ValueError("batch_norm: running_var must not require grad");
     if (!(opt.eps_ >= 0)) throw ValueError("batch_norm: eps must be non-negative, got " + num(opt.eps_));
     const T* px = input.value().data();
-    auto at = [&](std::size_t b, std::size_t c, std::size_t i) { return (b * C + c) * inner + i; };
     // per-channel statistics used for normalising
     auto mean = std::make_shared<std::vector<T>>(C), invstd = std::make_shared<std::vector<T>>(C);
     std::vector<T> var_unbiased(C);
-    for (std::size_t c = 0; c < C; ++c) {
-        if (train) {
-            T sum = 0;
-            for (std::size_t b = 0; b < N; ++b)
-                for (std::size_t i = 0; i < inner; ++i) sum += px[at(b, c, i)];
-            const T m = sum / T(n);
-            T m2 = 0;
-            for (std::size_t b = 0; b < N; ++b)
-                for (std::size_t i = 0; i < inner; ++i) {
-                    const T d = px[at(b, c, i)] - m;
-                    m2 += d * d;
-                }
-            (*mean)[c] = m;
-            (*invstd)[c] = T(1) / std::sqrt(m2 / T(n) + T(opt.eps_));
-            var_unbiased[c] = m2 / T(n - 1);
-        } else {
+    // every loop runs in memory order (b, c, i); each channel's sums still add its values in the
+    // same order (b, then i)
+    if (train) {
+        std::vector<T> sum(C, T(0)), m2(C, T(0));
+        T* ps = sum.data();
+        each_element(N, C, inner, [&](std::size_t k, std::size_t c) { ps[c] += px[k]; });
+        for (std::size_t c = 0; c < C; ++c) (*mean)[c] = sum[c] / T(n);
+        const T* pm = mean->data();
+        T* pm2 = m2.data();
+        each_element(N, C, inner, [&](std::size_t k, std::size_t c) {
+            const T d = px[k] - pm[c];
+            pm2[c] += d * d;
+        });
+        for (std::size_t c = 0; c < C; ++c) {
+            (*invstd)[c] = T(1) / std::sqrt(m2[c] / T(n) + T(opt.eps_));
+            var_unbiased[c] = m2[c] / T(n - 1);
+        }
+    } else {
+        for (std::size_t c = 0; c < C; ++c) {
             (*mean)[c] = running_mean.value().data()[c];
             (*invstd)[c] = T(1) / std::sqrt(running_var.value().data()[c] + T(opt.eps_));
         }
     }
     xt::xarray<T> r = xt::xarray<T>::from_shape(input.value().shape());
-    for (std::size_t c = 0; c < C; ++c) {
-        const T w = weight.defined() ? weight.value().data()[c] : T(1);
-        const T bb = bias.defined() ? bias.value().data()[c] : T(0);
-        for (std::size_t b = 0; b < N; ++b)
-            for (std::size_t i = 0; i < inner; ++i) {
-                const std::size_t k = at(b, c, i);
-                r.data()[k] = (px[k] - (*mean)[c]) * (*invstd)[c] * w + bb;
-            }
+    {
+        const T* pw = weight.defined() ? weight.value().data() : nullptr;
+        const T* pbias = bias.defined() ? bias.value().data() : nullptr;
+        T* pr = r.data();
+        std::vector<T> wv(C, T(1)), bv(C, T(0));
+        if (pw) std::copy(pw, pw + C, wv.begin());
+        if (pbias) std::copy(pbias, pbias + C, bv.begin());
+        const T *pm = mean->data(), *pis = invstd->data(), *pwv = wv.data(), *pbv = bv.data();
+        each_element(N, C, inner, [&](std::size_t k, std::size_t c) { pr[k] = (px[k] - pm[c]) * pis[c] * pwv[c] + pbv[c]; });
     }
     // the running statistics change only once the forward has succeeded
     if (train && running_mean.defined()) {
@@ -129,45 +144,49 @@ Tensor<T> batch_norm(const Tensor<T>& input, const Tensor<T>& running_mean, cons
                   [input, weight, bias, mean, invstd, train, N, C, inner, n](const xt::xarray<T>& g, const xt::xarray<T>&) {
                       const T* px = input.value().data();
                       const T* pg = g.data();
-                      auto at = [&](std::size_t b, std::size_t c, std::size_t i) { return (b * C + c) * inner + i; };
                       bool acc_x = false, acc_w = false, acc_b = false;
                       T* gx = input.requires_grad() ? input.grad_buffer(acc_x).data() : nullptr;
                       T* gw = weight.defined() && weight.requires_grad() ? weight.grad_buffer(acc_w).data() : nullptr;
                       T* gb = bias.defined() && bias.requires_grad() ? bias.grad_buffer(acc_b).data() : nullptr;
-                      for (std::size_t c = 0; c < C; ++c) {
-                          const T m = (*mean)[c], is = (*invstd)[c];
-                          const T w = weight.defined() ? weight.value().data()[c] : T(1);
-                          T sum = 0, dot = 0;  // Σ g and Σ (x − mean)·g over the channel
-                          for (std::size_t b = 0; b < N; ++b)
-                              for (std::size_t i = 0; i < inner; ++i) {
-                                  const std::size_t k = at(b, c, i);
-                                  sum += pg[k];
-                                  dot += (px[k] - m) * pg[k];
-                              }
-                          if (gx) {
-                              if (train) {
-                                  // torch's batch_norm_cpu_backward: proj = (x − mean)·dot·invstd²/n
-                                  const T norm = T(1) / T(n);
-                                  const T proj_scale = dot * norm * is * is, grad_mean = sum * norm;
-                                  const T w_ = w * is;
-                                  for (std::size_t b = 0; b < N; ++b)
-                                      for (std::size_t i = 0; i < inner; ++i) {
-                                          const std::size_t k = at(b, c, i);
-                                          const T v = (pg[k] - (px[k] - m) * proj_scale - grad_mean) * w_;
-                                          gx[k] = acc_x ? gx[k] + v : v;
-                                      }
-                              } else {
-                                  const T w_ = is * w;
-                                  for (std::size_t b = 0; b < N; ++b)
-                                      for (std::size_t i = 0; i < inner; ++i) {
-                                          const std::size_t k = at(b, c, i);
-                                          const T v = pg[k] * w_;
-                                          gx[k] = acc_x ? gx[k] + v : v;
-                                      }
-                              }
+                      const T* pw = weight.defined() ? weight.value().data() : nullptr;
+                      // per channel: Σ g and Σ (x − mean)·g, in memory order
+                      std::vector<T> sum(C, T(0)), dot(C, T(0));
+                      const T* pm = mean->data();
+                      T *ps = sum.data(), *pd = dot.data();
+                      each_element(N, C, inner, [&](std::size_t k, std::size_t c) {
+                          ps[c] += pg[k];
+                          pd[c] += (px[k] - pm[c]) * pg[k];
+                      });
+                      if (gx) {
+                          // torch's batch_norm_cpu_backward: training, dx = (g − (x − mean)·proj_scale −
+                          // grad_mean)·w·invstd with proj_scale = dot·invstd²/n, grad_mean = Σ g/n;
+                          // eval, dx = g·invstd·w
+                          const T norm = T(1) / T(n);
+                          std::vector<T> proj(C), gmean(C), wis(C);
+                          for (std::size_t c = 0; c < C; ++c) {
+                              const T is = (*invstd)[c], w = pw ? pw[c] : T(1);
+                              proj[c] = dot[c] * norm * is * is;
+                              gmean[c] = sum[c] * norm;
+                              wis[c] = train ? w * is : is * w;
                           }
-                          if (gw) gw[c] = acc_w ? gw[c] + dot * is : dot * is;
-                          if (gb) gb[c] = acc_b ? gb[c] + sum : sum;
+                          const T *pp = proj.data(), *pgm = gmean.data(), *pwi = wis.data();
+                          if (train && acc_x)
+                              each_element(N, C, inner, [&](std::size_t k, std::size_t c) {
+                                  gx[k] += (pg[k] - (px[k] - pm[c]) * pp[c] - pgm[c]) * pwi[c];
+                              });
+                          else if (train)
+                              each_element(N, C, inner, [&](std::size_t k, std::size_t c) {
+                                  gx[k] = (pg[k] - (px[k] - pm[c]) * pp[c] - pgm[c]) * pwi[c];
+                              });
+                          else if (acc_x)
+                              each_element(N, C, inner, [&](std::size_t k, std::size_t c) { gx[k] += pg[k] * pwi[c]; });
+                          else
+                              each_element(N, C, inner, [&](std::size_t k, std::size_t c) { gx[k] = pg[k] * pwi[c]; });
+                      }
+                      for (std::size_t c = 0; c < C; ++c) {
+                          const T is = (*invstd)[c];
+                          if (gw) gw[c] = acc_w ? gw[c] + dot[c] * is : dot[c] * is;
+                          if (gb) gb[c] = acc_b ? gb[c] + sum[c] : sum[c];
                       }
                   });
     return out;
@@ -204,6 +223,8 @@ Tensor<T> layer_norm(const Tensor<T>& input, const std::vector<std::size_t>& ns,
     for (std::size_t i = 0; i + ns.size() < s.size(); ++i) M *= s[i];
     auto mean = std::make_shared<std::vector<T>>(M), rstd = std::make_shared<std::vector<T>>(M);
     const T* px = input.value().data();
+    const T* pw = weight.defined() ? weight.value().data() : nullptr;
+    const T* pbias = bias.defined() ? bias.value().data() : nullptr;
     xt::xarray<T> r = xt::xarray<T>::from_shape(input.value().shape());
     for (std::size_t m = 0; m < M; ++m) {
         const T* row = px + m * D;
@@ -216,8 +237,8 @@ Tensor<T> layer_norm(const Tensor<T>& input, const std::vector<std::size_t>& ns,
         (*mean)[m] = mu;
         (*rstd)[m] = rs;
         for (std::size_t j = 0; j < D; ++j) {
-            const T w = weight.defined() ? weight.value().data()[j] : T(1);
-            const T b = bias.defined() ? bias.value().data()[j] : T(0);
+            const T w = pw ? pw[j] : T(1);
+            const T b = pbias ? pbias[j] : T(0);
             r.data()[m * D + j] = (row[j] - mu) * rs * w + b;
         }
     }
