@@ -207,6 +207,72 @@ std::map<std::string, std::vector<Case>> all_cases() {
         {[](const Vec& x) { return embedding_bag(xt::xarray<std::int64_t>({{0, 1}, {3, 3}}), x[0], std::nullopt, EmbeddingBagMode::Max); },
          {spaced(g, {4, 2})}},
     };
+    // ---- issue 12: joins, slicing, indexing, element-wise, reductions, normalisation
+    m["cat"] = {{[](const Vec& x) { return cat(x, 1); }, {rnd(g, {2, 3}), rnd(g, {2, 1}), rnd(g, {2, 2})}},
+                {[](const Vec& x) { return cat(Vec{x[0], x[0] * 2.0, x[1]}, 0); }, {rnd(g, {1, 2, 3}), rnd(g, {2, 2, 3})}},
+                {[](const Vec& x) { return stack(Vec{x[0], x[1]}, 1); }, {rnd(g, {2, 3}), rnd(g, {2, 3})}}};
+    m["slice"] = {{[](const Vec& x) { return slice(x[0], 1, 1, std::nullopt, 2); }, {rnd(g, {3, 5})}},
+                  {[](const Vec& x) { return narrow(x[0], -1, 1, 2) * narrow(x[0], -1, 0, 2); }, {rnd(g, {2, 2, 3})}}};
+    m["index_select"] = {{[](const Vec& x) { return index_select(x[0], 1, xt::xarray<std::int64_t>({2, 0, 2})); }, {rnd(g, {2, 3, 2})}},
+                         {[](const Vec& x) { return index_select(x[0], 0, xt::xarray<std::int64_t>({1, 1})); }, {rnd(g, {3})}}};
+    m["gather"] = {{[](const Vec& x) { return gather(x[0], 1, xt::xarray<std::int64_t>({{0, 2, 2}, {1, 0, 1}})); }, {rnd(g, {2, 3})}},
+                   {[](const Vec& x) { return gather(x[0], 0, xt::xarray<std::int64_t>({{{1, 0}}, {{0, 0}}})); }, {rnd(g, {2, 3, 2})}}};
+    const xt::xarray<bool> wc = {{true, false, true}, {false, false, true}};
+    m["where"] = {{[wc](const Vec& x) { return where(wc, x[0], x[1]); }, {rnd(g, {2, 3}), rnd(g, {3})}},
+                  {[wc](const Vec& x) { return where(wc, x[0], x[1]); }, {rnd(g, {2, 1}), rnd(g, {})}}};
+    // spaced values: no ties, where the gradient splits (tested against torch in test_ops2.cpp)
+    m["maximum"] = {{[](const Vec& x) { return maximum(x[0], x[1]); }, {spaced(g, {3, 4}), spaced(g, {4})}},
+                    {[](const Vec& x) { return maximum(x[0], x[1]); }, {spaced(g, {3, 1}), spaced(g, {1, 2}) * 1.01}}};
+    m["minimum"] = {{[](const Vec& x) { return minimum(x[0], x[1]); }, {spaced(g, {3, 4}), spaced(g, {4})}},
+                    {[](const Vec& x) { return minimum(x[0], x[1]); }, {spaced(g, {2, 3}), spaced(g, {2, 3}) * 1.01}}};
+    m["pow_tensor"] = {{[](const Vec& x) { return pow(x[0], x[1]); }, {rnd(g, {3, 4}, 0.5, 2), rnd(g, {3, 4})}},
+                       {[](const Vec& x) { return pow(x[0], x[1]); }, {rnd(g, {2, 3}, 0.5, 2), rnd(g, {3})}},
+                       {[](const Vec& x) { return pow(x[0], x[0]); }, {rnd(g, {4}, 0.5, 2)}}};
+    m["log1p"] = un([](const T64& a) { return log1p(a); }, -0.5, 2);
+    m["square"] = un([](const T64& a) { return square(a); }, -2, 2);
+    m["gelu"] = {{[](const Vec& x) { return gelu(x[0]); }, {rnd(g, {3, 4}, -4, 4)}},
+                 {[](const Vec& x) { return gelu(x[0], GeluApproximate::Tanh); }, {rnd(g, {3, 4}, -4, 4)}}};
+    m["leaky_relu"] = {{[](const Vec& x) { return leaky_relu(x[0], 0.2); }, {spaced(g, {3, 4})}},
+                       {[](const Vec& x) { return leaky_relu(x[0]) * x[0]; }, {spaced(g, {5})}}};
+    m["min"] = {{[](const Vec& x) { return min(x[0]); }, {spaced(g, {3, 4})}}};
+    m["min_dim"] = {{[](const Vec& x) { return min(x[0], 1).values; }, {spaced(g, {3, 4})}},
+                    {[](const Vec& x) { return min(x[0], -1, true).values; }, {spaced(g, {2, 3, 2})}}};
+    m["sum_dims"] = {{[](const Vec& x) { return sum(x[0], std::vector<std::ptrdiff_t>{0, 2}); }, {rnd(g, {2, 3, 2})}},
+                     {[](const Vec& x) { return sum(x[0], std::vector<std::ptrdiff_t>{-1, 0}, true); }, {rnd(g, {3, 2})}}};
+    m["mean_dims"] = {{[](const Vec& x) { return mean(x[0], std::vector<std::ptrdiff_t>{1, 2}); }, {rnd(g, {2, 3, 2})}},
+                      {[](const Vec& x) { return mean(x[0], std::vector<std::ptrdiff_t>{}, true); }, {rnd(g, {3, 2})}}};
+    m["var"] = {{[](const Vec& x) { return var(x[0]); }, {rnd(g, {3, 4})}},
+                {[](const Vec& x) { return var(x[0], {0, 2}, false, true); }, {rnd(g, {3, 2, 2})}},
+                {[](const Vec& x) { return var(x[0], {1}, Correction(2)); }, {rnd(g, {2, 5})}}};
+    m["std"] = {{[](const Vec& x) { return tapegrad::std(x[0]); }, {rnd(g, {3, 4})}},
+                {[](const Vec& x) { return tapegrad::std(x[0], {1}, false, true); }, {rnd(g, {3, 4})}},
+                {[](const Vec& x) { return tapegrad::std(x[0], {0}, Correction(2)); }, {rnd(g, {5, 2})}}};
+    m["batch_norm"] = {
+        {[](const Vec& x) { return batch_norm(x[0], T64(), T64(), x[1], x[2], BatchNormFuncOptions().training(true)); },
+         {rnd(g, {4, 3}), rnd(g, {3}, 0.5, 2), rnd(g, {3})}},
+        {[](const Vec& x) { return batch_norm(x[0], T64(), T64(), x[1], T64(), BatchNormFuncOptions().training(true).eps(0.1)); },
+         {rnd(g, {2, 2, 3}), rnd(g, {2}, 0.5, 2)}},
+        {[](const Vec& x) { return batch_norm(x[0], T64(), T64(), T64(), T64(), BatchNormFuncOptions().training(true)); },
+         {rnd(g, {2, 2, 2, 2})}},
+        {[](const Vec& x) {
+             return batch_norm(x[0], T64({0.1, -0.2, 0.3}), T64({1.0, 0.5, 2.0}), x[1], x[2]);  // eval
+         },
+         {rnd(g, {3, 3, 2}), rnd(g, {3}, 0.5, 2), rnd(g, {3})}},
+    };
+    m["layer_norm"] = {
+        {[](const Vec& x) { return layer_norm(x[0], {4}, x[1], x[2]); }, {rnd(g, {3, 4}), rnd(g, {4}, 0.5, 2), rnd(g, {4})}},
+        {[](const Vec& x) { return layer_norm(x[0], {2, 3}, x[1], T64(), 0.1); }, {rnd(g, {2, 2, 3}), rnd(g, {2, 3}, 0.5, 2)}},
+        {[](const Vec& x) { return layer_norm(x[0], {5}); }, {rnd(g, {2, 5})}},
+    };
+    m["embedding"] = {{[](const Vec& x) { return embedding(xt::xarray<std::int64_t>({{0, 2}, {2, 3}}), x[0]); }, {rnd(g, {4, 3})}},
+                      // padding_idx 2 is not used here: its row is constant by design (no gradient), which
+                      // central differences would see; test_ops2.cpp checks it against torch
+                      {[](const Vec& x) { return embedding(xt::xarray<std::int64_t>({1, 0, 1}), x[0], 2); }, {rnd(g, {3, 2})}}};
+    m["dropout"] = {{[](const Vec& x) {
+                        Generator dg(5);  // the same mask on every call, so the function is deterministic
+                        return dropout(x[0], 0.4, true, dg);
+                    },
+                     {rnd(g, {4, 5})}}};
     return m;
 }
 

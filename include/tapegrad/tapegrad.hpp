@@ -16,8 +16,10 @@
 // ops: every differentiable function, the losses included (torch.* and torch.nn.functional)
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/embedding.hpp"
+#include "tapegrad/ops/indexing.hpp"
 #include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/loss.hpp"
+#include "tapegrad/ops/norm.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shape.hpp"
 #include "tapegrad/ops/softmax.hpp"
@@ -26,6 +28,7 @@
 #include "tapegrad/autograd/gradcheck.hpp"
 
 // nn: modules, layers, loss modules
+#include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/layers.hpp"
 #include "tapegrad/nn/loss.hpp"
 #include "tapegrad/nn/module.hpp"

@@ -134,9 +134,16 @@ void clear_tape() {
     g_tape.nodes.clear();
 }
 
+namespace {
 template <class T>
-void record(Tensor<T>& out, const char* name, std::initializer_list<Tensor<T>> inputs,
-            std::function<void(const xt::xarray<T>&, const xt::xarray<T>&)> backward) {
+void record_span(Tensor<T>& out, const char* name, const Tensor<T>* first, const Tensor<T>* last,
+                 std::function<void(const xt::xarray<T>&, const xt::xarray<T>&)> backward) {
+    struct Span {
+        const Tensor<T>*b, *e;
+        const Tensor<T>* begin() const { return b; }
+        const Tensor<T>* end() const { return e; }
+        std::size_t size() const { return std::size_t(e - b); }
+    } inputs{first, last};
     auto* impl = out.impl();
     if (!impl) throw AutogradError("record: the result tensor of '" + std::string(name) + "' is undefined");
     if (g_anomaly && !all_finite(impl->value)) {
@@ -179,6 +186,22 @@ void record(Tensor<T>& out, const char* name, std::initializer_list<Tensor<T>> i
     impl->requires_grad = true;
     tape.nodes.push_back(std::move(node));
 }
+}  // namespace
+
+template <class T>
+void record(Tensor<T>& out, const char* name, std::initializer_list<Tensor<T>> inputs,
+            std::function<void(const xt::xarray<T>&, const xt::xarray<T>&)> backward) {
+    record_span(out, name, inputs.begin(), inputs.end(), std::move(backward));
+}
+template <class T>
+void record(Tensor<T>& out, const char* name, const std::vector<Tensor<T>>& inputs,
+            std::function<void(const xt::xarray<T>&, const xt::xarray<T>&)> backward) {
+    record_span(out, name, inputs.data(), inputs.data() + inputs.size(), std::move(backward));
+}
+template void record<float>(Tensor<float>&, const char*, const std::vector<Tensor<float>>&,
+                            std::function<void(const xt::xarray<float>&, const xt::xarray<float>&)>);
+template void record<double>(Tensor<double>&, const char*, const std::vector<Tensor<double>>&,
+                             std::function<void(const xt::xarray<double>&, const xt::xarray<double>&)>);
 
 template void record<float>(Tensor<float>&, const char*, std::initializer_list<Tensor<float>>,
                             std::function<void(const xt::xarray<float>&, const xt::xarray<float>&)>);

@@ -126,7 +126,10 @@ template <class T> void Module<T>::zero_grad(bool set_to_none) {
 }
 
 template <class T> std::string Module<T>::to_string() const {
-    if (children_.empty()) return repr();
+    if (children_.empty()) {
+        std::string r = repr();
+        return r.find('(') == std::string::npos ? r + "()" : r;  // an empty Sequential prints "Sequential()"
+    }
     std::ostringstream os;
     os << repr() << "(\n";
     for (auto& c : children_) {
@@ -147,14 +150,7 @@ template <class T> void uniform_(Tensor<T>& t, double a, double b, Generator& ge
     for (auto& x : t.mutable_value()) x = static_cast<T>(a + (b - a) * gen.uniform());
 }
 template <class T> void kaiming_uniform_(Tensor<T>& t, double a, Generator& gen) {
-    if (t.dim() < 2)
-        throw ValueError("kaiming_uniform_: Fan in and fan out can not be computed for tensor with fewer than 2 dimensions");
-    std::size_t fan_in = t.size(1);
-    for (std::size_t d = 2; d < t.dim(); ++d) fan_in *= t.size(static_cast<std::ptrdiff_t>(d));
-    if (fan_in == 0) return;  // torch warns and leaves an empty tensor alone
-    const double gain = std::sqrt(2.0 / (1.0 + a * a));
-    const double bound = gain * std::sqrt(3.0 / double(fan_in));
-    uniform_(t, -bound, bound, gen);
+    kaiming_uniform_(t, a, "fan_in", "leaky_relu", gen);  // src/nn/init.cpp
 }
 }  // namespace init
 

@@ -1,6 +1,8 @@
 // Element-wise ops with PyTorch broadcasting; each forward with its backward beside it.
 #include <cmath>
+#include <limits>
 #include <sstream>
+#include <string>
 
 #include <xtensor/xarray.hpp>
 #include <xtensor/xbroadcast.hpp>
@@ -39,6 +41,22 @@ template <class T, class F> xt::xarray<T> zip(const char* op, const xt::xarray<T
     const T *pa = ab.data(), *pb = bb.data();
     T* po = out.data();
     for (std::size_t i = 0, n = out.size(); i < n; ++i) po[i] = f(pa[i], pb[i]);
+    return out;
+}
+
+// out[i] = f(g[i], a[i], b[i]) with a and b broadcast to g's shape `sh` (the broadcast shape).
+template <class T, class F>
+xt::xarray<T> zip3(const xt::xarray<T>& g, const xt::xarray<T>& a, const xt::xarray<T>& b, const Shape& sh, F f) {
+    xt::xarray<T> out = xt::xarray<T>::from_shape(sh);
+    const bool same = shapes_equal(a, g) && shapes_equal(b, g);
+    xt::xarray<T> ab, bb;
+    if (!same) {
+        ab = xt::broadcast(a, sh);
+        bb = xt::broadcast(b, sh);
+    }
+    const T *pg = g.data(), *pa = same ? a.data() : ab.data(), *pb = same ? b.data() : bb.data();
+    T* po = out.data();
+    for (std::size_t i = 0, n = out.size(); i < n; ++i) po[i] = f(pg[i], pa[i], pb[i]);
     return out;
 }
 
@@ -296,6 +314,144 @@ template <class T> Tensor<T> tanh(const Tensor<T>& a) {
     return out;
 }
 
+// y = max(a, b), NaN propagated; ties split the gradient in half, as torch's
+// at::where(a == b, g / 2, g).masked_fill_(a < b, 0) (and the mirror for b)
+template <class T> Tensor<T> maximum(const Tensor<T>& a, const Tensor<T>& b) {
+    Tensor<T> out(zip("maximum", a.value(), b.value(), [](T x, T y) {
+        return std::isnan(x) || std::isnan(y) ? std::numeric_limits<T>::quiet_NaN() : (x > y ? x : y);
+    }));
+    if (needs_grad({a, b}))
+        record<T>(out, "maximum", {a, b}, [a, b](const xt::xarray<T>& g, const xt::xarray<T>&) {
+            const Shape sh = shape_of(g);
+            if (a.requires_grad())
+                accumulate_to(a, zip3(g, a.value(), b.value(), sh, [](T gi, T x, T y) {
+                    return x < y ? T(0) : (x == y ? gi / T(2) : gi);
+                }));
+            if (b.requires_grad())
+                accumulate_to(b, zip3(g, a.value(), b.value(), sh, [](T gi, T x, T y) {
+                    return x > y ? T(0) : (x == y ? gi / T(2) : gi);
+                }));
+        });
+    return out;
+}
+
+// y = min(a, b), NaN propagated; ties split the gradient in half, as maximum
+template <class T> Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b) {
+    Tensor<T> out(zip("minimum", a.value(), b.value(), [](T x, T y) {
+        return std::isnan(x) || std::isnan(y) ? std::numeric_limits<T>::quiet_NaN() : (x < y ? x : y);
+    }));
+    if (needs_grad({a, b}))
+        record<T>(out, "minimum", {a, b}, [a, b](const xt::xarray<T>& g, const xt::xarray<T>&) {
+            const Shape sh = shape_of(g);
+            if (a.requires_grad())
+                accumulate_to(a, zip3(g, a.value(), b.value(), sh, [](T gi, T x, T y) {
+                    return x > y ? T(0) : (x == y ? gi / T(2) : gi);
+                }));
+            if (b.requires_grad())
+                accumulate_to(b, zip3(g, a.value(), b.value(), sh, [](T gi, T x, T y) {
+                    return x < y ? T(0) : (x == y ? gi / T(2) : gi);
+                }));
+        });
+    return out;
+}
+
+// y = a^b element-wise with broadcasting (torch.pow(Tensor, Tensor));
+// dy/da = where(b == 0, 0, g·(b·a^(b−1))); dy/db = g·where(a == 0 and b >= 0, 0, y·log(a)),
+// torch's pow_backward_self / pow_backward_exponent (so 0^b contributes no exponent gradient)
+template <class T> Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
+    Tensor<T> out(zip("pow", a.value(), b.value(), [](T x, T p) { return std::pow(x, p); }));
+    if (needs_grad({a, b}))
+        record<T>(out, "pow_tensor", {a, b}, [a, b](const xt::xarray<T>& g, const xt::xarray<T>& y) {
+            const Shape sh = shape_of(g);
+            if (a.requires_grad())
+                accumulate_to(a, zip3(g, a.value(), b.value(), sh, [](T gi, T x, T p) {
+                    return p == T(0) ? T(0) : gi * (p * std::pow(x, p - T(1)));
+                }));
+            if (b.requires_grad()) {
+                xt::xarray<T> ab = zip3(y, a.value(), b.value(), sh, [](T yi, T x, T p) {
+                    return x == T(0) && p >= T(0) ? T(0) : yi * std::log(x);
+                });
+                const T* pg = g.data();
+                T* pd = ab.data();
+                for (std::size_t i = 0, n = ab.size(); i < n; ++i) pd[i] = pg[i] * pd[i];
+                accumulate_to(b, ab);
+            }
+        });
+    return out;
+}
+
+// y = log(1 + a), accurate near 0; dy/da = g / (a + 1)
+template <class T> Tensor<T> log1p(const Tensor<T>& a) {
+    Tensor<T> out(map(a.value(), [](T x) { return std::log1p(x); }));
+    if (needs_grad({a}))
+        record<T>(out, "log1p", {a}, [a](const xt::xarray<T>& g, const xt::xarray<T>&) {
+            unary_backward(a, g, [](T gi, T x, std::size_t) { return gi / (x + T(1)); });
+        });
+    return out;
+}
+
+// y = a·a (torch.square is pow(a, 2)); dy/da = g·(2·a)
+template <class T> Tensor<T> square(const Tensor<T>& a) {
+    Tensor<T> out(map(a.value(), [](T x) { return x * x; }));
+    if (needs_grad({a}))
+        record<T>(out, "square", {a}, [a](const xt::xarray<T>& g, const xt::xarray<T>&) {
+            unary_backward(a, g, [](T gi, T x, std::size_t) { return gi * (T(2) * x); });
+        });
+    return out;
+}
+
+GeluApproximate gelu_approximate_from_string(const std::string& s) {
+    if (s == "none") return GeluApproximate::None;
+    if (s == "tanh") return GeluApproximate::Tanh;
+    throw ValueError("gelu: approximate argument must be either none or tanh. (got '" + s + "')");
+}
+const char* to_string(GeluApproximate a) { return a == GeluApproximate::None ? "none" : "tanh"; }
+
+// none: y = x·Φ(x) = x·½(1 + erf(x/√2)); dy/dx = Φ(x) + x·φ(x)
+// tanh: y = ½x(1 + tanh(√(2/π)(x + 0.044715x³))); the derivative as torch's GeluBackward kernel
+template <class T> Tensor<T> gelu(const Tensor<T>& a, GeluApproximate approximate) {
+    constexpr T kBeta = T(M_SQRT2 * M_2_SQRTPI * 0.5), kKappa = T(0.044715);
+    constexpr T kAlpha = T(M_SQRT1_2), kPdf = T(M_2_SQRTPI * M_SQRT1_2 * 0.5);
+    const bool tanh_form = approximate == GeluApproximate::Tanh;
+    Tensor<T> out(map(a.value(), [tanh_form](T x) {
+        if (tanh_form) {
+            const T inner = kBeta * (x + kKappa * x * x * x);
+            return T(0.5) * x * (T(1) + std::tanh(inner));
+        }
+        return x * T(0.5) * (T(1) + std::erf(x * kAlpha));
+    }));
+    if (needs_grad({a}))
+        record<T>(out, "gelu", {a}, [a, tanh_form](const xt::xarray<T>& g, const xt::xarray<T>&) {
+            unary_backward(a, g, [tanh_form](T gi, T x, std::size_t) {
+                if (tanh_form) {
+                    const T x_sq = x * x, x_cube = x_sq * x;
+                    const T inner = kBeta * (x + kKappa * x_cube), th = std::tanh(inner);
+                    const T left = T(0.5) * x, right = T(1) + th;
+                    const T left_d = T(0.5) * right, right_d = T(1) - th * th;
+                    const T inner_d = kBeta * (T(1) + T(3) * kKappa * x_sq);
+                    return gi * (left_d + left * right_d * inner_d);
+                }
+                const T cdf = T(0.5) * (T(1) + std::erf(x * kAlpha));
+                const T pdf = std::exp(T(-0.5) * x * x) * kPdf;
+                return gi * (cdf + x * pdf);
+            });
+        });
+    return out;
+}
+template <class T> Tensor<T> gelu(const Tensor<T>& a, const std::string& approximate) {
+    return gelu(a, gelu_approximate_from_string(approximate));
+}
+
+// y = a where a > 0, else a·negative_slope; dy/da likewise (g·slope at 0, as torch)
+template <class T> Tensor<T> leaky_relu(const Tensor<T>& a, Scalar<T> slope) {
+    Tensor<T> out(map(a.value(), [slope](T x) { return x > T(0) ? x : x * slope; }));
+    if (needs_grad({a}))
+        record<T>(out, "leaky_relu", {a}, [a, slope](const xt::xarray<T>& g, const xt::xarray<T>&) {
+            unary_backward(a, g, [slope](T gi, T x, std::size_t) { return x > T(0) ? gi : gi * slope; });
+        });
+    return out;
+}
+
 #define TAPEGRAD_INSTANTIATE(T)                                                         \
     template Tensor<T> add(const Tensor<T>&, const Tensor<T>&);                         \
     template Tensor<T> sub(const Tensor<T>&, const Tensor<T>&);                         \
@@ -315,7 +471,15 @@ template <class T> Tensor<T> tanh(const Tensor<T>& a) {
     template Tensor<T> clamp(const Tensor<T>&, std::optional<Scalar<T>>, std::optional<Scalar<T>>);     \
     template Tensor<T> relu(const Tensor<T>&);                                          \
     template Tensor<T> sigmoid(const Tensor<T>&);                                       \
-    template Tensor<T> tanh(const Tensor<T>&);
+    template Tensor<T> tanh(const Tensor<T>&);                                          \
+    template Tensor<T> maximum(const Tensor<T>&, const Tensor<T>&);                     \
+    template Tensor<T> minimum(const Tensor<T>&, const Tensor<T>&);                     \
+    template Tensor<T> pow(const Tensor<T>&, const Tensor<T>&);                         \
+    template Tensor<T> log1p(const Tensor<T>&);                                         \
+    template Tensor<T> square(const Tensor<T>&);                                        \
+    template Tensor<T> gelu(const Tensor<T>&, GeluApproximate);                         \
+    template Tensor<T> gelu(const Tensor<T>&, const std::string&);                      \
+    template Tensor<T> leaky_relu(const Tensor<T>&, Scalar<T>);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 

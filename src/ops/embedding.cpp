@@ -170,7 +170,51 @@ Tensor<T> embedding_bag(const xt::xarray<std::int64_t>& input, const Tensor<T>& 
     return result;
 }
 
+// F.embedding: out[..., :] = weight[input[...], :]; dweight[r] = sum of g over the positions holding
+// r, except the padding row, which gets none (dense gradient)
+template <class T>
+Tensor<T> embedding(const xt::xarray<std::int64_t>& input, const Tensor<T>& weight, std::optional<std::int64_t> padding_idx) {
+    const Shape ws = weight.shape();
+    if (ws.size() != 2) throw ShapeError("embedding: 'weight' must be 2-D, got shape " + shape_str(ws));
+    const std::size_t V = ws[0], D = ws[1];
+    std::int64_t pad = -1;
+    if (padding_idx) {
+        if (*padding_idx >= std::int64_t(V) || *padding_idx < -std::int64_t(V))
+            throw ValueError("embedding: Padding_idx must be within num_embeddings (got " + std::to_string(*padding_idx) +
+                             " for num_embeddings " + std::to_string(V) + ")");
+        pad = *padding_idx < 0 ? *padding_idx + std::int64_t(V) : *padding_idx;
+    }
+    for (std::size_t i = 0; i < input.size(); ++i) {
+        const std::int64_t v = input.data()[i];
+        if (v < 0 || v >= std::int64_t(V))
+            throw IndexError("embedding: index out of range in self (index " + std::to_string(v) +
+                             ", num_embeddings " + std::to_string(V) + ")");
+    }
+    Shape so = shape_of_any(input);
+    so.push_back(D);
+    xt::xarray<T> r = xt::xarray<T>::from_shape(so);
+    const T* pw = weight.value().data();
+    for (std::size_t i = 0; i < input.size(); ++i)
+        std::copy(pw + std::size_t(input.data()[i]) * D, pw + (std::size_t(input.data()[i]) + 1) * D, r.data() + i * D);
+    Tensor<T> out(std::move(r));
+    if (needs_grad({weight}))
+        record<T>(out, "embedding", {weight}, [weight, input, pad, D](const xt::xarray<T>& g, const xt::xarray<T>&) {
+            bool acc = false;
+            auto& buf = weight.grad_buffer(acc);
+            if (!acc) std::fill(buf.begin(), buf.end(), T(0));
+            for (std::size_t i = 0; i < input.size(); ++i) {
+                const std::int64_t row = input.data()[i];
+                if (row == pad) continue;
+                T* d = buf.data() + std::size_t(row) * D;
+                const T* sg = g.data() + i * D;
+                for (std::size_t j = 0; j < D; ++j) d[j] += sg[j];
+            }
+        });
+    return out;
+}
+
 #define TAPEGRAD_INSTANTIATE(T)                                                                                   \
+    template Tensor<T> embedding(const xt::xarray<std::int64_t>&, const Tensor<T>&, std::optional<std::int64_t>); \
     template Tensor<T> embedding_bag(const xt::xarray<std::int64_t>&, const Tensor<T>&,                          \
                                      const std::optional<xt::xarray<std::int64_t>>&, EmbeddingBagMode, bool,     \
                                      const Tensor<T>&, bool, std::optional<std::int64_t>);

@@ -10,6 +10,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <vector>
 
 #include "tapegrad/core/tensor.hpp"
 
@@ -57,6 +58,12 @@ template <class T> bool needs_grad(std::initializer_list<Tensor<T>> inputs) {
         if (t.requires_grad()) return true;
     return false;
 }
+template <class T> bool needs_grad(const std::vector<Tensor<T>>& inputs) {
+    if (!is_grad_enabled()) return false;
+    for (const auto& t : inputs)
+        if (t.requires_grad()) return true;
+    return false;
+}
 
 // Makes `out` a non-leaf produced by op `name` from `inputs`: when backward reaches it,
 // `backward(grad_out, out_value)` runs and must accumulate into the inputs that require grad.
@@ -68,6 +75,10 @@ template <class T> bool needs_grad(std::initializer_list<Tensor<T>> inputs) {
 // would keep the entry alive forever); it receives out's gradient and value as arguments.
 template <class T>
 void record(Tensor<T>& out, const char* name, std::initializer_list<Tensor<T>> inputs,
+            std::function<void(const xt::xarray<T>& grad_out, const xt::xarray<T>& out_value)> backward);
+// The same for ops taking any number of inputs (cat, stack).
+template <class T>
+void record(Tensor<T>& out, const char* name, const std::vector<Tensor<T>>& inputs,
             std::function<void(const xt::xarray<T>& grad_out, const xt::xarray<T>& out_value)> backward);
 
 }  // namespace tapegrad

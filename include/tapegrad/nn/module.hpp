@@ -1,9 +1,11 @@
 #pragma once
 // nn::Module: parameters, children, train/eval — torch.nn.Module's bookkeeping.
 // Modules hold parameter tensors as handles: copying a module shares its parameters.
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -44,8 +46,44 @@ public:
     void eval() { train(false); }
     bool is_training() const { return training_; }
     void zero_grad(bool set_to_none = false);
-    // The module tree printed as torch prints it.
+    // The module tree printed as torch prints it (also `std::cout << module`).
     std::string to_string() const;
+    // Number of parameter elements (each shared parameter once); only_trainable counts those that
+    // require grad, as sum(p.numel() for p in m.parameters() if p.requires_grad).
+    std::size_t num_parameters(bool only_trainable = false) const;
+
+    // A copy with another element type (Module<float>::to<double>() for gradcheck): same structure,
+    // parameter and buffer values cast, requires_grad and train/eval kept, nothing shared. Every
+    // layer of tapegrad implements it; a module of your own overrides clone_as_double()/
+    // clone_as_float() (or gets a ValueError naming it).
+    template <class U> std::shared_ptr<Module<U>> to() const {
+        static_assert(std::is_same<U, float>::value || std::is_same<U, double>::value, "to<float> or to<double>");
+        if constexpr (std::is_same<U, double>::value)
+            return clone_as_double();
+        else
+            return clone_as_float();
+    }
+    virtual std::shared_ptr<Module<double>> clone_as_double() const;
+    virtual std::shared_ptr<Module<float>> clone_as_float() const;
+    // Copies this module's own parameters' and buffers' values (cast), their requires_grad and the
+    // training flag into dst, matched by name (children are not visited). For clone_as_* overrides.
+    template <class U> void copy_own_state_to(Module<U>& dst) const {
+        dst.training_ = training_;
+        auto copy = [](const std::vector<std::pair<std::string, Tensor<T>>>& from,
+                       std::vector<std::pair<std::string, Tensor<U>>>& to, bool params) {
+            for (auto& f : from)
+                for (auto& t : to)
+                    if (t.first == f.first && f.second.defined() && t.second.defined()) {
+                        auto& v = t.second.mutable_value();
+                        v = xt::xarray<U>::from_shape(f.second.value().shape());
+                        const T* src = f.second.value().data();
+                        for (std::size_t i = 0; i < v.size(); ++i) v.data()[i] = static_cast<U>(src[i]);
+                        if (params) t.second.requires_grad_(f.second.requires_grad());
+                    }
+        };
+        copy(params_, dst.params_, true);
+        copy(buffers_, dst.buffers_, false);
+    }
 
 protected:
     // Registers p (made a leaf that requires grad) under name; returns it.
@@ -59,11 +97,15 @@ protected:
     }
 
 private:
+    template <class> friend class Module;
     void check_name(const std::string& name) const;
     std::vector<std::pair<std::string, Tensor<T>>> params_, buffers_;
     std::vector<std::pair<std::string, std::shared_ptr<Module<T>>>> children_;
     bool training_ = true;
 };
+
+// Prints module.to_string(): "Sequential(\n  (0): Linear(in_features=4, …)\n  (1): ReLU()\n)".
+template <class T> std::ostream& operator<<(std::ostream& os, const Module<T>& m);
 
 }  // namespace nn
 }  // namespace tapegrad

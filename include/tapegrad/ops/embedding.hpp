@@ -1,5 +1,5 @@
 #pragma once
-// embedding_bag, with row-sparse gradients (core/sparse_grad.hpp).
+// embedding, and embedding_bag with row-sparse gradients (core/sparse_grad.hpp).
 // Each op is defined with its backward beside it in src/ops/embedding.cpp, instantiated for float and double.
 #include <cstdint>
 #include <optional>
@@ -10,6 +10,13 @@
 namespace tapegrad {
 
 // ---- embeddings
+// F.embedding(input, weight, padding_idx): input (*) of indices, weight (num_embeddings, D) -> (*, D).
+// The gradient is dense; the padding_idx row receives none. An index outside [0, num_embeddings)
+// is an IndexError ("index out of range in self").
+template <class T>
+Tensor<T> embedding(const xt::xarray<std::int64_t>& input, const Tensor<T>& weight,
+                    std::optional<std::int64_t> padding_idx = std::nullopt);
+
 enum class EmbeddingBagMode { Sum, Mean, Max };
 // "sum" | "mean" | "max"; anything else is a ValueError.
 EmbeddingBagMode embedding_bag_mode_from_string(const std::string& s);
