@@ -818,6 +818,10 @@ TEST_CASE("bad input: check_same_settings lists every setting a resumed run chan
                  train::check_same_settings(saved, now));
     CHECK_NOTHROW(train::check_same_settings(saved, saved));
     CHECK_NOTHROW(train::check_same_settings({}, now));  // a checkpoint from before settings were recorded
+    // a long value (an encoder's JSON) is shown by its start and its length, not in full
+    const std::string long_a = "[" + std::string(500, 'a') + "]", long_b = "[" + std::string(500, 'b') + "]";
+    EXPECT_ERROR(ValueError, Contains("encoder [" + std::string(39, 'a') + "... (502 bytes)") && !Contains(std::string(41, 'a')),
+                 train::check_same_settings({{"encoder", long_a}}, {{"encoder", long_b}}));
     // a settings entry of another dtype or shape in a checkpoint
     TempDir dir;
     SmallRun run;

@@ -370,7 +370,9 @@ TrainState load_checkpoint(const std::string& path, nn::Module<T>& model, optim:
 }
 
 namespace {
+// A setting as the message shows it: long values (an encoder's JSON, say) by their first 40 bytes.
 std::string shown(const std::string& flag, const std::string& value) {
+    if (value.size() > 60) return flag + " " + value.substr(0, 40) + "... (" + std::to_string(value.size()) + " bytes)";
     return flag + " " + (value.empty() ? std::string("''") : value);
 }
 }  // namespace

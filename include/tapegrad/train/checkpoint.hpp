@@ -75,7 +75,8 @@ std::map<std::string, std::string> load_settings(const std::string& path);
 //    checkpoint was made without --nesterov, this run has --nesterov true (resume with the
 //    checkpoint's settings, or start a new run)"
 // A setting present on one side only is a difference. An empty `saved` (a checkpoint from before
-// settings were recorded) has nothing to compare with and passes. An empty value is shown as ''.
+// settings were recorded) has nothing to compare with and passes. An empty value is shown as '',
+// one longer than 60 bytes (an encoder's JSON) by its first 40 and its length.
 void check_same_settings(const std::map<std::string, std::string>& saved, const std::map<std::string, std::string>& now);
 
 // An exclusive, advisory lock that a training run takes on its --save path for the whole run, so
