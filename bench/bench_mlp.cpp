@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
                                     nn::Linear<float>(256, 128, true, gen), nn::ReLU<float>(),
                                     nn::Linear<float>(128, 10, true, gen));
         optim::SGD<float> opt(model.parameters(), 0.1);
-        data::DataLoader<float, std::uint8_t> loader(train.images, train.labels, batch, true, seed + 1);
+        data::DataLoader<float, std::uint8_t> loader(std::move(train.images), std::move(train.labels), batch, true, seed + 1);  // moved in, not copied
         // the batch is gathered straight into the input tensor's storage: no copy per step
         Tensor<float> xin(xt::xarray<float>::from_shape({0}));
         xt::xarray<std::int64_t> yb;

@@ -187,3 +187,18 @@ TEST_CASE("unbatched and K-dim inputs", "[cross_entropy]") {
     xt::xarray<std::int64_t> t = xt::zeros<std::int64_t>({2, 4, 5});
     CHECK(cross_entropy(k, t, Tensor<double>(), -100, Reduction::None).shape() == Shape{2, 4, 5});
 }
+
+TEST_CASE("nn::CrossEntropyLoss and nn::NLLLoss take the option structs, with the functional forms' numbers", "[cross_entropy]") {
+    Generator g(3);
+    const Tensor<float> x = randn<float>({5, 4}, g);
+    const xt::xarray<std::int64_t> y = {0, 3, 1, 2, 3};
+    const Tensor<float> w(xt::xarray<float>{1.0f, 2.0f, 0.5f, 1.5f});
+    const nn::CrossEntropyLoss<float> ce(CrossEntropyOptions().weight(w).label_smoothing(0.1).reduction(Reduction::Sum));
+    CHECK(ce(x, y).item() == cross_entropy(x, y, w, -100, Reduction::Sum, 0.1).item());
+    const nn::NLLLoss<float> nll(NLLLossOptions().ignore_index(3));
+    const Tensor<float> lp = log_softmax(x, 1);
+    CHECK(nll(lp, y).item() == nll_loss(lp, y, Tensor<float>(), 3).item());
+    // a weight of the other precision: torch's dtype error, naming the module
+    CHECK_THROWS_WITH(nn::CrossEntropyLoss<float>(CrossEntropyOptions().weight(Tensor<double>(xt::xarray<double>{1, 2, 3, 4}))),
+                      Catch::Matchers::Contains("CrossEntropyLoss") && Catch::Matchers::Contains("expected scalar type Float but found Double"));
+}

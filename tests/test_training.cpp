@@ -327,6 +327,7 @@ TEST_CASE("a resume refuses a checkpoint made with other settings, naming each d
     CHECK(setting("--epochs") == "4");
     CHECK(setting("--no-normalize") == "false");
     CHECK(setting("--data") == "(absent)");  // a run may move its data and go on
+    CHECK_THAT(setting("pixel-map"), Catch::Matchers::StartsWith("0->-") && Contains(" 255->"));  // the normalisation
     const auto before = io::load_npz(ck);
     struct Case {
         std::vector<std::string> args;

@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
         // ---- data: bytes on disk, turned into normalised floats as each batch is gathered
         fashion_mnist::Data data = fashion_mnist::load(data_dir, std::cout);
         const auto pixels = fashion_mnist::pixel_map(data.train, normalize, std::cout);
+        // the normalisation is part of the model: the checkpoint keeps it (as the settings' "pixel-map")
+        run_flags.settings["pixel-map"] = "0->" + examples::setting(double(pixels[0])) + " 255->" +
+                                          examples::setting(double(pixels[255]));
         // the loader owns the training set from here on (moved in, not copied)
         data::DataLoader<float, std::uint8_t> loader(std::move(data.train.images), std::move(data.train.labels), batch_size,
                                                      /*shuffle=*/true, run_flags.seed + 1);

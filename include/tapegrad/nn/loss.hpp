@@ -11,6 +11,10 @@ public:
     explicit CrossEntropyLoss(Tensor<T> weight = Tensor<T>(), std::int64_t ignore_index = -100,
                               Reduction reduction = Reduction::Mean, double label_smoothing = 0.0)
         : weight(std::move(weight)), ignore_index(ignore_index), reduction(reduction), label_smoothing(label_smoothing) {}
+    // libtorch's CrossEntropyLoss(CrossEntropyLossOptions().label_smoothing(0.1)); a weight of the
+    // other precision is refused as cross_entropy refuses it.
+    explicit CrossEntropyLoss(const CrossEntropyOptions& o)
+        : CrossEntropyLoss(o.weight<T>("CrossEntropyLoss"), o.ignore_index(), o.reduction(), o.label_smoothing()) {}
     Tensor<T> operator()(const Tensor<T>& input, const xt::xarray<std::int64_t>& target) const {
         return cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing);
     }
@@ -25,6 +29,7 @@ public:
 
 template <class T = float> class NLLLoss {
 public:
+    explicit NLLLoss(const NLLLossOptions& o) : NLLLoss(o.weight<T>("NLLLoss"), o.ignore_index(), o.reduction()) {}
     explicit NLLLoss(Tensor<T> weight = Tensor<T>(), std::int64_t ignore_index = -100,
                      Reduction reduction = Reduction::Mean)
         : weight(std::move(weight)), ignore_index(ignore_index), reduction(reduction) {}
