@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "tapegrad/core/factory.hpp"
+#include "tapegrad/core/format.hpp"
 #include "tapegrad/nn/layers.hpp"
 #include "tapegrad/ops/embedding.hpp"
 #include "tapegrad/ops/norm.hpp"
@@ -15,44 +16,7 @@ namespace tapegrad {
 namespace nn {
 
 namespace {
-// Python's repr of a float, as torch's extra_repr prints hyper-parameters: the shortest digits
-// that read back to v, fixed notation for decimal exponents in [−4, 16), else 1e-05 / 1e+16.
-std::string py_float(double v) {
-    if (std::isnan(v)) return "nan";
-    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    char buf[64];
-    for (int p = 1; p <= 17; ++p) {
-        std::snprintf(buf, sizeof buf, "%.*e", p - 1, v);
-        if (std::strtod(buf, nullptr) == v) break;
-    }
-    std::string s(buf);
-    const bool neg = s[0] == '-';
-    if (neg) s.erase(0, 1);
-    const std::size_t epos = s.find('e');
-    const int e = std::atoi(s.c_str() + epos + 1);
-    std::string digits;
-    for (std::size_t i = 0; i < epos; ++i)
-        if (s[i] != '.') digits += s[i];
-    while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
-    std::string out;
-    if (e >= -4 && e < 16) {
-        if (e >= 0) {
-            std::string ip = digits.substr(0, std::min<std::size_t>(digits.size(), std::size_t(e) + 1));
-            while (ip.size() < std::size_t(e) + 1) ip += '0';
-            std::string fp = digits.size() > std::size_t(e) + 1 ? digits.substr(std::size_t(e) + 1) : "0";
-            out = ip + "." + fp;
-        } else {
-            out = "0." + std::string(std::size_t(-e - 1), '0') + digits;
-        }
-    } else {
-        out = digits.substr(0, 1);
-        if (digits.size() > 1) out += "." + digits.substr(1);
-        char eb[16];
-        std::snprintf(eb, sizeof eb, "e%c%02d", e < 0 ? '-' : '+', std::abs(e));
-        out += eb;
-    }
-    return neg ? "-" + out : out;
-}
+using tapegrad::detail::py_float;
 const char* py_bool(bool b) { return b ? "True" : "False"; }
 }  // namespace
 

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "tapegrad/core/sparse_grad.hpp"
-#include "tapegrad/optim/optimizer.hpp"  // detail::py_float
+#include "tapegrad/core/format.hpp"
 
 namespace tapegrad {
 namespace nn {

@@ -17,14 +17,10 @@
 #include <tuple>
 #include <vector>
 
+#include "tapegrad/core/format.hpp"
 #include "tapegrad/core/tensor.hpp"
 
 namespace tapegrad {
-namespace detail {
-// A double as Python's repr prints it ("1.0", "1e-08", "nan", "-inf"): torch's messages use it.
-std::string py_float(double x);
-}  // namespace detail
-
 namespace optim {
 
 // One group of parameters sharing hyper-parameters (torch's param_groups entries). It carries the
