@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 
 namespace tapegrad {
 namespace detail {
@@ -42,6 +43,11 @@ std::string py_float(double x) {
             out = digits.substr(0, point) + "." + digits.substr(point);
     }
     return sign + out;
+}
+std::string cpp_float(double x) {
+    std::ostringstream os;
+    os << x;
+    return os.str();
 }
 }  // namespace detail
 }  // namespace tapegrad

@@ -1,4 +1,5 @@
 // nn::init: torch.nn.init's initialisers (the streams are tapegrad's Generator's).
+#include "tapegrad/core/format.hpp"
 #include <cmath>
 #include <sstream>
 
@@ -9,11 +10,7 @@ namespace tapegrad {
 namespace nn {
 namespace init {
 namespace {
-std::string num(double v) {
-    std::ostringstream os;
-    os << v;
-    return os.str();
-}
+std::string num(double v) { return detail::cpp_float(v); }
 }  // namespace
 
 double calculate_gain(const std::string& nl, std::optional<double> param) {

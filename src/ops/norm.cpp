@@ -1,4 +1,5 @@
 // dropout, batch_norm, layer_norm — each forward with its backward beside it.
+#include "tapegrad/core/format.hpp"
 #include <cmath>
 #include <sstream>
 
@@ -7,11 +8,7 @@
 
 namespace tapegrad {
 namespace {
-std::string num(double v) {
-    std::ostringstream os;
-    os << v;
-    return os.str();
-}
+std::string num(double v) { return detail::cpp_float(v); }
 }  // namespace
 
 // y = x·mask/(1 − p), mask ~ Bernoulli(1 − p); dx = g·mask/(1 − p)

@@ -1,5 +1,6 @@
 // Reductions: sum, mean, max — over everything or over one dim with keepdim.
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -133,8 +134,10 @@ template <class T> Tensor<T> max(const Tensor<T>& a) {
 }
 
 namespace {
-// Index of the first maximum (a nan wins, as in torch) of each (outer, inner) line.
-template <class T> xt::xarray<std::int64_t> argmax_impl(const xt::xarray<T>& v, Lines sp, const Shape& rshape) {
+// Index of the first extreme of each (outer, inner) line: x replaces the best so far when
+// better(x, best); a nan wins, as in torch (std::greater: argmax/max, std::less: argmin/min).
+template <class T, class Better>
+xt::xarray<std::int64_t> extreme_index(const xt::xarray<T>& v, Lines sp, const Shape& rshape, Better better) {
     xt::xarray<std::int64_t> idx = xt::xarray<std::int64_t>::from_shape(rshape);
     const T* pa = v.data();
     for (std::size_t o = 0; o < sp.outer; ++o)
@@ -143,7 +146,7 @@ template <class T> xt::xarray<std::int64_t> argmax_impl(const xt::xarray<T>& v, 
             T bv = pa[o * sp.len * sp.inner + i];
             for (std::size_t l = 1; l < sp.len && !std::isnan(bv); ++l) {
                 T x = pa[(o * sp.len + l) * sp.inner + i];
-                if (x > bv || std::isnan(x)) {
+                if (better(x, bv) || std::isnan(x)) {
                     bv = x;
                     best = l;
                 }
@@ -152,25 +155,26 @@ template <class T> xt::xarray<std::int64_t> argmax_impl(const xt::xarray<T>& v, 
         }
     return idx;
 }
-}  // namespace
 
-template <class T> xt::xarray<std::int64_t> argmax(const Tensor<T>& a, std::ptrdiff_t dim_, bool keepdim) {
+template <class T, class Better>
+xt::xarray<std::int64_t> arg_extreme(const char* fn, const Tensor<T>& a, std::ptrdiff_t dim_, bool keepdim, Better better) {
     const Shape s = a.shape();
-    const std::size_t dim = detail::wrap_dim("argmax", dim_, s.size());
+    const std::size_t dim = detail::wrap_dim(fn, dim_, s.size());
     if (!s.empty() && s[dim] == 0)
-        throw ValueError("argmax: Expected reduction dim " + std::to_string(dim) + " to have non-zero size");
-    return argmax_impl(a.value(), detail::lines_around(s, dim), reduced_shape(s, dim, keepdim));
+        throw ValueError(std::string(fn) + ": Expected reduction dim " + std::to_string(dim) + " to have non-zero size");
+    return extreme_index(a.value(), detail::lines_around(s, dim), reduced_shape(s, dim, keepdim), better);
 }
 
-// max over dim → (values, indices); the gradient goes to the index returned
-template <class T> MaxResult<T> max(const Tensor<T>& a, std::ptrdiff_t dim_, bool keepdim) {
+// max / min over dim → (values, indices); the gradient goes to the index returned
+template <class T, class Better>
+MaxResult<T> extreme(const char* fn, const char* op, const Tensor<T>& a, std::ptrdiff_t dim_, bool keepdim, Better better) {
     const Shape s = a.shape();
-    const std::size_t dim = detail::wrap_dim("max", dim_, s.size());
+    const std::size_t dim = detail::wrap_dim(fn, dim_, s.size());
     if (!s.empty() && s[dim] == 0)
-        throw ValueError("max: Expected reduction dim " + std::to_string(dim) + " to have non-zero size");
+        throw ValueError(std::string(fn) + ": Expected reduction dim " + std::to_string(dim) + " to have non-zero size");
     const Lines sp = detail::lines_around(s, dim);
     const Shape rs = reduced_shape(s, dim, keepdim);
-    xt::xarray<std::int64_t> idx = argmax_impl(a.value(), sp, rs);
+    xt::xarray<std::int64_t> idx = extreme_index(a.value(), sp, rs, better);
     xt::xarray<T> vals = xt::xarray<T>::from_shape(rs);
     const T* pa = a.value().data();
     for (std::size_t o = 0; o < sp.outer; ++o)
@@ -179,7 +183,7 @@ template <class T> MaxResult<T> max(const Tensor<T>& a, std::ptrdiff_t dim_, boo
                 pa[(o * sp.len + static_cast<std::size_t>(idx.data()[o * sp.inner + i])) * sp.inner + i];
     Tensor<T> out(std::move(vals));
     if (needs_grad({a}))
-        record<T>(out, "max_dim", {a}, [a, sp, idx](const xt::xarray<T>& g, const xt::xarray<T>&) {
+        record<T>(out, op, {a}, [a, sp, idx](const xt::xarray<T>& g, const xt::xarray<T>&) {
             bool acc = false;
             auto& buf = a.grad_buffer(acc);
             if (!acc) std::fill(buf.begin(), buf.end(), T(0));
@@ -190,6 +194,20 @@ template <class T> MaxResult<T> max(const Tensor<T>& a, std::ptrdiff_t dim_, boo
                 }
         });
     return {out, idx};
+}
+}  // namespace
+
+template <class T> xt::xarray<std::int64_t> argmax(const Tensor<T>& a, std::ptrdiff_t dim, bool keepdim) {
+    return arg_extreme("argmax", a, dim, keepdim, std::greater<T>());
+}
+template <class T> xt::xarray<std::int64_t> argmin(const Tensor<T>& a, std::ptrdiff_t dim, bool keepdim) {
+    return arg_extreme("argmin", a, dim, keepdim, std::less<T>());
+}
+template <class T> MaxResult<T> max(const Tensor<T>& a, std::ptrdiff_t dim, bool keepdim) {
+    return extreme("max", "max_dim", a, dim, keepdim, std::greater<T>());
+}
+template <class T> MaxResult<T> min(const Tensor<T>& a, std::ptrdiff_t dim, bool keepdim) {
+    return extreme("min", "min_dim", a, dim, keepdim, std::less<T>());
 }
 
 namespace {
@@ -389,65 +407,6 @@ template <class T> Tensor<T> min(const Tensor<T>& a) {
     return out;
 }
 
-namespace {
-// Index of the first minimum (a nan wins, as in torch) of each (outer, inner) line.
-template <class T> xt::xarray<std::int64_t> argmin_impl(const xt::xarray<T>& v, Lines sp, const Shape& rshape) {
-    xt::xarray<std::int64_t> idx = xt::xarray<std::int64_t>::from_shape(rshape);
-    const T* pa = v.data();
-    for (std::size_t o = 0; o < sp.outer; ++o)
-        for (std::size_t i = 0; i < sp.inner; ++i) {
-            std::size_t best = 0;
-            T bv = pa[o * sp.len * sp.inner + i];
-            for (std::size_t l = 1; l < sp.len && !std::isnan(bv); ++l) {
-                T x = pa[(o * sp.len + l) * sp.inner + i];
-                if (x < bv || std::isnan(x)) {
-                    bv = x;
-                    best = l;
-                }
-            }
-            idx.data()[o * sp.inner + i] = static_cast<std::int64_t>(best);
-        }
-    return idx;
-}
-}  // namespace
-
-template <class T> xt::xarray<std::int64_t> argmin(const Tensor<T>& a, std::ptrdiff_t dim_, bool keepdim) {
-    const Shape s = a.shape();
-    const std::size_t dim = detail::wrap_dim("argmin", dim_, s.size());
-    if (!s.empty() && s[dim] == 0)
-        throw ValueError("argmin: Expected reduction dim " + std::to_string(dim) + " to have non-zero size");
-    return argmin_impl(a.value(), detail::lines_around(s, dim), reduced_shape(s, dim, keepdim));
-}
-
-// min over dim → (values, indices); the gradient goes to the index returned
-template <class T> MaxResult<T> min(const Tensor<T>& a, std::ptrdiff_t dim_, bool keepdim) {
-    const Shape s = a.shape();
-    const std::size_t dim = detail::wrap_dim("min", dim_, s.size());
-    if (!s.empty() && s[dim] == 0)
-        throw ValueError("min: Expected reduction dim " + std::to_string(dim) + " to have non-zero size");
-    const Lines sp = detail::lines_around(s, dim);
-    const Shape rs = reduced_shape(s, dim, keepdim);
-    xt::xarray<std::int64_t> idx = argmin_impl(a.value(), sp, rs);
-    xt::xarray<T> vals = xt::xarray<T>::from_shape(rs);
-    const T* pa = a.value().data();
-    for (std::size_t o = 0; o < sp.outer; ++o)
-        for (std::size_t i = 0; i < sp.inner; ++i)
-            vals.data()[o * sp.inner + i] =
-                pa[(o * sp.len + static_cast<std::size_t>(idx.data()[o * sp.inner + i])) * sp.inner + i];
-    Tensor<T> out(std::move(vals));
-    if (needs_grad({a}))
-        record<T>(out, "min_dim", {a}, [a, sp, idx](const xt::xarray<T>& g, const xt::xarray<T>&) {
-            bool acc = false;
-            auto& buf = a.grad_buffer(acc);
-            if (!acc) std::fill(buf.begin(), buf.end(), T(0));
-            for (std::size_t o = 0; o < sp.outer; ++o)
-                for (std::size_t i = 0; i < sp.inner; ++i) {
-                    std::size_t l = static_cast<std::size_t>(idx.data()[o * sp.inner + i]);
-                    buf.data()[(o * sp.len + l) * sp.inner + i] += g.data()[o * sp.inner + i];
-                }
-        });
-    return {out, idx};
-}
 
 #define TAPEGRAD_INSTANTIATE(T)                                                              \
     template Tensor<T> sum(const Tensor<T>&);                                                \
