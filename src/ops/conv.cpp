@@ -37,10 +37,12 @@ std::string sizes4(std::size_t a, std::size_t b, std::size_t c, std::size_t d) {
     return shape_str({a, b, c, d});
 }
 
-// Scratch for im2col columns, reused across calls on a thread (grows, never shrinks).
-template <class T> std::vector<T>& scratch(int which) {
-    thread_local std::vector<T> bufs[2];
-    return bufs[which];
+// Scratch for im2col columns and batch-folded outputs, reused across calls on a thread (grows,
+// never shrinks); `n` elements at least.
+template <class T> T* scratch(int which, std::size_t n) {
+    thread_local std::vector<T> bufs[3];
+    if (bufs[which].size() < n) bufs[which].resize(n);
+    return bufs[which].data();
 }
 
 struct ConvGeo {
@@ -49,13 +51,12 @@ struct ConvGeo {
 };
 
 // cols[(c·kh + i)·kw + j][oh·Wo + ow] = x[c][oh·sh − pt + i·dh][ow·sw − pl + j·dw] (0 outside) for
-// one image of C channels.
-template <class T> void im2col(const T* x, const ConvGeo& g, T* cols) {
-    const std::size_t HoWo = g.Ho * g.Wo;
+// one image of C channels; rows `ld` apart (several images side by side share one column matrix).
+template <class T> void im2col(const T* x, const ConvGeo& g, T* cols, std::size_t ld) {
     for (std::size_t c = 0; c < g.C; ++c)
         for (std::size_t i = 0; i < g.kh; ++i)
             for (std::size_t j = 0; j < g.kw; ++j) {
-                T* row = cols + ((c * g.kh + i) * g.kw + j) * HoWo;
+                T* row = cols + ((c * g.kh + i) * g.kw + j) * ld;
                 const i64 off_w = i64(j * g.dw) - g.pl;
                 // ow with 0 ≤ ow·sw + off_w < W
                 const i64 lo = off_w >= 0 ? 0 : (-off_w + i64(g.sw) - 1) / i64(g.sw);
@@ -71,7 +72,7 @@ template <class T> void im2col(const T* x, const ConvGeo& g, T* cols) {
                     }
                     const T* src = x + (c * g.H + std::size_t(ih)) * g.W;
                     std::fill(dst, dst + owl, T(0));
-                    if (g.sw == 1) {
+                    if (owh > owl && g.sw == 1) {
                         std::copy(src + (i64(owl) + off_w), src + (i64(owh) + off_w), dst + owl);
                     } else {
                         for (std::size_t ow = owl; ow < owh; ++ow) dst[ow] = src[i64(ow * g.sw) + off_w];
@@ -82,12 +83,11 @@ template <class T> void im2col(const T* x, const ConvGeo& g, T* cols) {
 }
 
 // The adjoint of im2col: x[c][ih][iw] += cols[…] for every column entry inside the image.
-template <class T> void col2im_add(const T* cols, const ConvGeo& g, T* x) {
-    const std::size_t HoWo = g.Ho * g.Wo;
+template <class T> void col2im_add(const T* cols, const ConvGeo& g, T* x, std::size_t ld) {
     for (std::size_t c = 0; c < g.C; ++c)
         for (std::size_t i = 0; i < g.kh; ++i)
             for (std::size_t j = 0; j < g.kw; ++j) {
-                const T* row = cols + ((c * g.kh + i) * g.kw + j) * HoWo;
+                const T* row = cols + ((c * g.kh + i) * g.kw + j) * ld;
                 const i64 off_w = i64(j * g.dw) - g.pl;
                 const i64 lo = off_w >= 0 ? 0 : (-off_w + i64(g.sw) - 1) / i64(g.sw);
                 i64 hi = i64(g.W) - off_w <= 0 ? 0 : (i64(g.W) - off_w + i64(g.sw) - 1) / i64(g.sw);
@@ -98,7 +98,14 @@ template <class T> void col2im_add(const T* cols, const ConvGeo& g, T* x) {
                     if (ih < 0 || ih >= i64(g.H)) continue;
                     T* dst = x + (c * g.H + std::size_t(ih)) * g.W;
                     const T* src = row + oh * g.Wo;
-                    for (std::size_t ow = owl; ow < owh; ++ow) dst[i64(ow * g.sw) + off_w] += src[ow];
+                    if (owh <= owl) continue;
+                    if (g.sw == 1) {
+                        T* d = dst + (i64(owl) + off_w);  // inside the row: owl + off_w ≥ 0
+                        const T* s = src + owl;
+                        for (std::size_t k = 0; k < owh - owl; ++k) d[k] += s[k];
+                    } else {
+                        for (std::size_t ow = owl; ow < owh; ++ow) dst[i64(ow * g.sw) + off_w] += src[ow];
+                    }
                 }
             }
 }
@@ -165,64 +172,44 @@ Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T
                          "). Kernel size can't be greater than actual input size");
     const ConvGeo geo{p.C, p.H, p.W, kh, kw, st.h, st.w, dl.h, dl.w, (Hp - ekh) / st.h + 1, (Wp - ekw) / st.w + 1,
                       i64(pt), i64(pl)};
-    const std::size_t N = p.N, HoWo = geo.Ho * geo.Wo, Og = O / groups, Kg = Cg * kh * kw, CHW = p.C * p.H * p.W;
-    // a 1×1 kernel with stride 1 and no padding needs no im2col: the image is its own column matrix
-    const bool direct = kh == 1 && kw == 1 && st.h == 1 && st.w == 1 && pt == 0 && pb == 0 && pl == 0 && pr == 0;
+    const std::size_t N = p.N, HoWo = geo.Ho * geo.Wo, Og = O / groups, Kg = Cg * kh * kw, K = p.C * kh * kw,
+                      CHW = p.C * p.H * p.W;
+    // The batch is folded into the GEMMs: B images' columns side by side, (K, B·HoWo), so each
+    // group is one GEMM of (O/groups, B·HoWo) per chunk of B images (at most ~8M column elements).
+    const std::size_t B = std::max<std::size_t>(1, std::min<std::size_t>(N, (std::size_t(1) << 18) / std::max<std::size_t>(1, K * HoWo)));
 
     xt::xarray<T> Y = xt::xarray<T>::from_shape(out_shape(p, O, geo.Ho, geo.Wo));
     T* py = Y.data();
     const T* px = input.value().data();
     const T* pw = weight.value().data();
-    std::vector<T>& cols = scratch<T>(0);
-    if (!direct && cols.size() < p.C * kh * kw * HoWo) cols.resize(p.C * kh * kw * HoWo);
-    for (std::size_t n = 0; n < N; ++n) {
-        const T* c = direct ? px + n * CHW : cols.data();
-        if (!direct) im2col(px + n * CHW, geo, cols.data());
-        T* yn = py + n * O * HoWo;
-        if (bias.defined()) {
-            const T* pbias = bias.value().data();
-            for (std::size_t o = 0; o < O; ++o) std::fill(yn + o * HoWo, yn + (o + 1) * HoWo, pbias[o]);
-        }
+    const T* pbias = bias.defined() ? bias.value().data() : nullptr;
+    for (std::size_t n0 = 0; n0 < N; n0 += B) {
+        const std::size_t b = std::min(B, N - n0), ld = b * HoWo;
+        T* cols = scratch<T>(0, K * ld);
+        T* tmp = scratch<T>(1, O * ld);
+        for (std::size_t n = 0; n < b; ++n) im2col(px + (n0 + n) * CHW, geo, cols + n * HoWo, ld);
         for (std::size_t gi = 0; gi < groups; ++gi)
-            detail::gemm("conv2d", false, false, Og, HoWo, Kg, T(1), pw + gi * Og * Kg, Kg, c + gi * Kg * HoWo, HoWo,
-                         T(bias.defined()), yn + gi * Og * HoWo, HoWo);
+            detail::gemm("conv2d", false, false, Og, ld, Kg, T(1), pw + gi * Og * Kg, Kg, cols + gi * Kg * ld, ld, T(0),
+                         tmp + gi * Og * ld, ld);
+        // (O, b·HoWo) → (b, O, HoWo), plus the bias
+        for (std::size_t n = 0; n < b; ++n)
+            for (std::size_t o = 0; o < O; ++o) {
+                const T* src = tmp + o * ld + n * HoWo;
+                T* dst = py + ((n0 + n) * O + o) * HoWo;
+                const T bo = pbias ? pbias[o] : T(0);
+                for (std::size_t k = 0; k < HoWo; ++k) dst[k] = src[k] + bo;
+            }
     }
     Tensor<T> out(std::move(Y));
     if (!needs_grad({input, weight, bias})) return out;
     record<T>(out, "conv2d", {input, weight, bias},
-              [input, weight, bias, geo, N, O, Og, Kg, groups, CHW, direct](const xt::xarray<T>& g, const xt::xarray<T>&) {
+              [input, weight, bias, geo, N, O, Og, Kg, K, groups, CHW, B](const xt::xarray<T>& g, const xt::xarray<T>&) {
                   const T* G = g.data();
-                  const std::size_t HoWo = geo.Ho * geo.Wo, ncols = geo.C * geo.kh * geo.kw * HoWo;
+                  const std::size_t HoWo = geo.Ho * geo.Wo;
                   const T* px = input.value().data();
                   const T* pw = weight.value().data();
+                  const bool want_x = input.requires_grad(), want_w = weight.requires_grad();
                   bool acc = false;
-                  if (input.requires_grad()) {
-                      T* gx = input.grad_buffer(acc).data();
-                      if (!acc) std::fill(gx, gx + N * CHW, T(0));
-                      std::vector<T>& dcols = scratch<T>(1);
-                      if (!direct && dcols.size() < ncols) dcols.resize(ncols);
-                      for (std::size_t n = 0; n < N; ++n) {
-                          // direct: the column gradient is the image gradient (accumulate in place)
-                          T* dc = direct ? gx + n * CHW : dcols.data();
-                          for (std::size_t gi = 0; gi < groups; ++gi)
-                              detail::gemm("conv2d", true, false, Kg, HoWo, Og, T(1), pw + gi * Og * Kg, Kg,
-                                           G + (n * O + gi * Og) * HoWo, HoWo, T(direct), dc + gi * Kg * HoWo, HoWo);
-                          if (!direct) col2im_add(dcols.data(), geo, gx + n * CHW);
-                      }
-                  }
-                  if (weight.requires_grad()) {
-                      T* gw = weight.grad_buffer(acc).data();
-                      if (!acc) std::fill(gw, gw + O * Kg, T(0));
-                      std::vector<T>& cols = scratch<T>(0);
-                      if (!direct && cols.size() < ncols) cols.resize(ncols);
-                      for (std::size_t n = 0; n < N; ++n) {
-                          const T* c = direct ? px + n * CHW : cols.data();
-                          if (!direct) im2col(px + n * CHW, geo, cols.data());
-                          for (std::size_t gi = 0; gi < groups; ++gi)
-                              detail::gemm("conv2d", false, true, Og, Kg, HoWo, T(1), G + (n * O + gi * Og) * HoWo, HoWo,
-                                           c + gi * Kg * HoWo, HoWo, T(1), gw + gi * Og * Kg, Kg);
-                      }
-                  }
                   if (bias.defined() && bias.requires_grad()) {
                       T* gb = bias.grad_buffer(acc).data();
                       if (!acc) std::fill(gb, gb + O, T(0));
@@ -233,6 +220,39 @@ Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T
                               for (std::size_t k = 0; k < HoWo; ++k) s += r[k];
                               gb[o] += s;
                           }
+                  }
+                  if (!want_x && !want_w) return;
+                  T* gx = nullptr;
+                  T* gw = nullptr;
+                  if (want_x) {
+                      gx = input.grad_buffer(acc).data();
+                      if (!acc) std::fill(gx, gx + N * CHW, T(0));
+                  }
+                  if (want_w) {
+                      gw = weight.grad_buffer(acc).data();
+                      if (!acc) std::fill(gw, gw + O * Kg, T(0));
+                  }
+                  for (std::size_t n0 = 0; n0 < N; n0 += B) {
+                      const std::size_t b = std::min(B, N - n0), ld = b * HoWo;
+                      // g of these images as (O, b·HoWo)
+                      T* Gt = scratch<T>(1, O * ld);
+                      for (std::size_t n = 0; n < b; ++n)
+                          for (std::size_t o = 0; o < O; ++o)
+                              std::copy(G + ((n0 + n) * O + o) * HoWo, G + ((n0 + n) * O + o + 1) * HoWo, Gt + o * ld + n * HoWo);
+                      if (want_w) {
+                          T* cols = scratch<T>(0, K * ld);
+                          for (std::size_t n = 0; n < b; ++n) im2col(px + (n0 + n) * CHW, geo, cols + n * HoWo, ld);
+                          for (std::size_t gi = 0; gi < groups; ++gi)
+                              detail::gemm("conv2d", false, true, Og, Kg, ld, T(1), Gt + gi * Og * ld, ld, cols + gi * Kg * ld,
+                                           ld, T(1), gw + gi * Og * Kg, Kg);
+                      }
+                      if (want_x) {
+                          T* dcols = scratch<T>(2, K * ld);
+                          for (std::size_t gi = 0; gi < groups; ++gi)
+                              detail::gemm("conv2d", true, false, Kg, ld, Og, T(1), pw + gi * Og * Kg, Kg, Gt + gi * Og * ld, ld,
+                                           T(0), dcols + gi * Kg * ld, ld);
+                          for (std::size_t n = 0; n < b; ++n) col2im_add(dcols + n * HoWo, geo, gx + (n0 + n) * CHW, ld);
+                      }
                   }
               });
     return out;
