@@ -154,7 +154,7 @@ TEST_CASE("conv/pool modules print as torch's", "[conv]") {
     CHECK(n == 11);
 }
 
-TEST_CASE("nn::Conv2d: torch's parameter shapes, names and init bounds; forward is conv2d", "[conv]") {
+TEST_CASE("nn::Conv2d: torch's parameter shapes, names and init bounds, and forward is conv2d", "[conv]") {
     auto fx = fixture::load("conv.json");
     const json& in = fx["init"];
     Generator gen(7);
@@ -197,7 +197,7 @@ TEST_CASE("nn::Conv2d: torch's parameter shapes, names and init bounds; forward 
     CHECK(ap(zeros<float>({1, 2, 5, 5})).shape() == Shape{1, 2, 2, 3});
 }
 
-TEST_CASE("conv2d: the default positional and chained forms agree; batch 0 gives an empty output", "[conv]") {
+TEST_CASE("conv2d: the positional and chained forms agree, and batch 0 gives an empty output", "[conv]") {
     Generator gen(3);
     Tensor<float> x = rand<float>({2, 3, 6, 6}, gen), w = rand<float>({4, 3, 3, 3}, gen), b = rand<float>({4}, gen);
     CHECK(conv2d(x, w, b, 2, 1).value() == conv2d(x, w, b, Conv2dFuncOptions().stride(2).padding(1)).value());
