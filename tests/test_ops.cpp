@@ -268,6 +268,30 @@ std::map<std::string, std::vector<Case>> all_cases() {
                       // padding_idx 2 is not used here: its row is constant by design (no gradient), which
                       // central differences would see; test_ops2.cpp checks it against torch
                       {[](const Vec& x) { return embedding(xt::xarray<std::int64_t>({1, 0, 1}), x[0], 2); }, {rnd(g, {3, 2})}}};
+    m["conv2d"] = {
+        {[](const Vec& x) { return conv2d(x[0], x[1], x[2]); }, {rnd(g, {2, 2, 4, 5}), rnd(g, {3, 2, 3, 2}), rnd(g, {3})}},
+        {[](const Vec& x) { return conv2d(x[0], x[1], T64(), Conv2dFuncOptions().stride({2, 1}).padding({1, 2}).dilation({1, 2})); },
+         {rnd(g, {1, 2, 5, 6}), rnd(g, {2, 2, 2, 3})}},
+        {[](const Vec& x) { return conv2d(x[0], x[1], x[2], Conv2dFuncOptions().padding("same").groups(2)); },
+         {rnd(g, {2, 4, 4, 3}), rnd(g, {4, 2, 2, 2}), rnd(g, {4})}},
+        {[](const Vec& x) { return conv2d(x[0], x[1], T64(), Conv2dFuncOptions().groups(3)); },  // depthwise, unbatched, 1×1
+         {rnd(g, {3, 3, 4}), rnd(g, {3, 1, 1, 1})}},
+        {[](const Vec& x) { return conv2d(x[0], x[1]); }, {rnd(g, {2, 3, 3, 3}), rnd(g, {2, 3, 1, 1})}},  // 1×1 direct path
+    };
+    m["max_pool2d"] = {
+        {[](const Vec& x) { return max_pool2d(x[0], 2); }, {spaced(g, {2, 2, 4, 5})}},
+        {[](const Vec& x) { return max_pool2d(x[0], {3, 2}, Size2(2, 1), {1, 1}, {1, 2}, true); }, {spaced(g, {1, 2, 6, 7})}},
+        {[](const Vec& x) { return max_pool2d(x[0], 3, Size2(1), 1); }, {spaced(g, {2, 4, 4})}},
+    };
+    m["avg_pool2d"] = {
+        {[](const Vec& x) { return avg_pool2d(x[0], 2); }, {rnd(g, {2, 2, 4, 5})}},
+        {[](const Vec& x) { return avg_pool2d(x[0], {3, 3}, Size2(2), 1, true, false); }, {rnd(g, {1, 2, 6, 7})}},
+        {[](const Vec& x) { return avg_pool2d(x[0], 3, Size2(2), 1, true, true, 2); }, {rnd(g, {2, 5, 5})}},
+    };
+    m["adaptive_avg_pool2d"] = {
+        {[](const Vec& x) { return adaptive_avg_pool2d(x[0], {3, 2}); }, {rnd(g, {2, 2, 5, 7})}},
+        {[](const Vec& x) { return adaptive_avg_pool2d(x[0], {4, 5}); }, {rnd(g, {2, 3, 3})}},
+    };
     m["dropout"] = {{[](const Vec& x) {
                         Generator dg(5);  // the same mask on every call, so the function is deterministic
                         return dropout(x[0], 0.4, true, dg);

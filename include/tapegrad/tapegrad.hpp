@@ -14,6 +14,7 @@
 #include "tapegrad/core/threads.hpp"
 
 // ops: every differentiable function, the losses included (torch.* and torch.nn.functional)
+#include "tapegrad/ops/conv.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/embedding.hpp"
 #include "tapegrad/ops/indexing.hpp"

@@ -266,5 +266,94 @@ TAPEGRAD_CLONES(Embedding)
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 
+// ---- convolution and pooling (issue 13)
+namespace {
+// torch prints an int-or-tuple argument as given: 2, or (2, 3)
+std::string size2_str(Size2 s, bool as_tuple = false) {
+    if (s.scalar && !as_tuple) return std::to_string(s.h);
+    return "(" + std::to_string(s.h) + ", " + std::to_string(s.w) + ")";
+}
+}  // namespace
+
+template <class T> Conv2d<T>::Conv2d(const Conv2dOptions& o, Generator& gen) : options(o) {
+    if (o.groups_ == 0) throw ValueError("Conv2d: groups must be a positive integer");
+    if (o.in_channels_ % o.groups_ != 0) throw ValueError("Conv2d: in_channels must be divisible by groups");
+    if (o.out_channels_ % o.groups_ != 0) throw ValueError("Conv2d: out_channels must be divisible by groups");
+    if (o.padding_.mode == Conv2dPadding::Same && (o.stride_.h != 1 || o.stride_.w != 1))
+        throw ValueError("Conv2d: padding='same' is not supported for strided convolutions");
+    weight = this->register_parameter(
+        "weight", Tensor<T>(xt::xarray<T>::from_shape(
+                      {o.out_channels_, o.in_channels_ / o.groups_, o.kernel_size_.h, o.kernel_size_.w})));
+    if (o.bias_) bias = this->register_parameter("bias", Tensor<T>(xt::xarray<T>::from_shape({o.out_channels_})));
+    reset_parameters(gen);
+}
+
+template <class T> void Conv2d<T>::reset_parameters(Generator& gen) {
+    std::fill(weight.mutable_value().begin(), weight.mutable_value().end(), T(0));
+    init::kaiming_uniform_(weight, std::sqrt(5.0), gen);
+    if (bias.defined()) {
+        const std::size_t fan_in = options.in_channels_ / options.groups_ * options.kernel_size_.h * options.kernel_size_.w;
+        const double bound = fan_in > 0 ? 1.0 / std::sqrt(double(fan_in)) : 0.0;
+        init::uniform_(bias, -bound, bound, gen);
+    }
+}
+
+template <class T> Tensor<T> Conv2d<T>::forward(const Tensor<T>& x) {
+    return conv2d(x, weight, bias,
+                  Conv2dFuncOptions().stride(options.stride_).padding(options.padding_).dilation(options.dilation_).groups(options.groups_));
+}
+
+template <class T> std::string Conv2d<T>::repr() const {
+    const Conv2dOptions& o = options;
+    std::string r = "Conv2d(" + std::to_string(o.in_channels_) + ", " + std::to_string(o.out_channels_) +
+                    ", kernel_size=" + size2_str(o.kernel_size_, true) + ", stride=" + size2_str(o.stride_, true);
+    if (o.padding_.mode == Conv2dPadding::Same)
+        r += ", padding=same";
+    else if (o.padding_.mode == Conv2dPadding::Valid)
+        r += ", padding=valid";
+    else if (o.padding_.size != Size2(0))
+        r += ", padding=" + size2_str(o.padding_.size, true);
+    if (o.dilation_ != Size2(1)) r += ", dilation=" + size2_str(o.dilation_, true);
+    if (o.groups_ != 1) r += ", groups=" + std::to_string(o.groups_);
+    if (!bias.defined()) r += ", bias=False";
+    return r + ")";
+}
+
+template <class T> std::string MaxPool2d<T>::repr() const {
+    const MaxPool2dOptions& o = options;
+    return "MaxPool2d(kernel_size=" + size2_str(o.kernel_size_) + ", stride=" + size2_str(o.stride_.value_or(o.kernel_size_)) +
+           ", padding=" + size2_str(o.padding_) + ", dilation=" + size2_str(o.dilation_) +
+           ", ceil_mode=" + (o.ceil_mode_ ? "True" : "False") + ")";
+}
+template <class T> std::string AvgPool2d<T>::repr() const {
+    const AvgPool2dOptions& o = options;
+    return "AvgPool2d(kernel_size=" + size2_str(o.kernel_size_) + ", stride=" + size2_str(o.stride_.value_or(o.kernel_size_)) +
+           ", padding=" + size2_str(o.padding_) + ")";
+}
+template <class T> std::string AdaptiveAvgPool2d<T>::repr() const {
+    return "AdaptiveAvgPool2d(output_size=" + size2_str(output_size) + ")";
+}
+
+template <class U, class T> std::shared_ptr<Module<U>> make_clone(const Conv2d<T>& s) {
+    Generator scratch(0);  // the constructor draws; the values are overwritten by the copy
+    auto m = std::make_shared<Conv2d<U>>(s.options, scratch);
+    s.copy_own_state_to(*m);
+    return m;
+}
+TAPEGRAD_SIMPLE_CLONE(MaxPool2d, s.options)
+TAPEGRAD_SIMPLE_CLONE(AvgPool2d, s.options)
+TAPEGRAD_SIMPLE_CLONE(AdaptiveAvgPool2d, s.output_size)
+TAPEGRAD_CLONES(Conv2d)
+TAPEGRAD_CLONES(MaxPool2d)
+TAPEGRAD_CLONES(AvgPool2d)
+TAPEGRAD_CLONES(AdaptiveAvgPool2d)
+
+#define TAPEGRAD_INSTANTIATE_CONV(T) \
+    template class Conv2d<T>;        \
+    template class MaxPool2d<T>;     \
+    template class AvgPool2d<T>;     \
+    template class AdaptiveAvgPool2d<T>;
+TAPEGRAD_INSTANTIATE_CONV(float)
+TAPEGRAD_INSTANTIATE_CONV(double)
 }  // namespace nn
 }  // namespace tapegrad

@@ -9,6 +9,7 @@
 #include "tapegrad/ops/embedding.hpp"
 #include "tapegrad/core/random.hpp"
 #include "tapegrad/nn/init.hpp"
+#include "tapegrad/ops/conv.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 
 namespace tapegrad {
@@ -292,6 +293,79 @@ public:
     std::size_t num_embeddings, embedding_dim;
     std::optional<std::int64_t> padding_idx;  // normalised to [0, num_embeddings)
     Tensor<T> weight;
+};
+
+// ---- convolution and pooling (issue 13)
+
+// Options of nn::Conv2d (libtorch's Conv2dOptions): Conv2dOptions(in, out, {3, 3}).stride(1).padding(1).
+// padding takes numbers or "same"/"valid"; padding_mode is always torch's "zeros".
+struct Conv2dOptions {
+    Conv2dOptions(std::size_t in_channels, std::size_t out_channels, Size2 kernel_size)
+        : in_channels_(in_channels), out_channels_(out_channels), kernel_size_(kernel_size) {}
+    Conv2dOptions& stride(Size2 v) { stride_ = v; return *this; }
+    Conv2dOptions& padding(Conv2dPadding v) { padding_ = v; return *this; }
+    Conv2dOptions& dilation(Size2 v) { dilation_ = v; return *this; }
+    Conv2dOptions& groups(std::size_t v) { groups_ = v; return *this; }
+    Conv2dOptions& bias(bool v) { bias_ = v; return *this; }
+    std::size_t in_channels_, out_channels_;
+    Size2 kernel_size_;
+    Size2 stride_{1};
+    Conv2dPadding padding_{0};
+    Size2 dilation_{1};
+    std::size_t groups_ = 1;
+    bool bias_ = true;
+};
+
+// torch.nn.Conv2d: weight (out, in/groups, kH, kW) and bias (out), drawn as torch's
+// reset_parameters: kaiming_uniform_(a=√5) on the weight, U(−1/√fan_in, 1/√fan_in) on the bias,
+// fan_in = in/groups·kH·kW. Bad options (groups 0, channels not divisible by groups, "same" with a
+// stride) are ValueError in torch's words.
+template <class T = float> class Conv2d : public Module<T> {
+public:
+    Conv2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel_size, Generator& gen = default_generator())
+        : Conv2d(Conv2dOptions(in_channels, out_channels, kernel_size), gen) {}
+    explicit Conv2d(const Conv2dOptions& options, Generator& gen = default_generator());
+    Tensor<T> forward(const Tensor<T>& x) override;
+    std::string repr() const override;
+    void reset_parameters(Generator& gen = default_generator());
+    std::shared_ptr<Module<double>> clone_as_double() const override;
+    std::shared_ptr<Module<float>> clone_as_float() const override;
+    Conv2dOptions options;
+    Tensor<T> weight, bias;  // bias undefined when options.bias_ is false
+};
+
+// torch.nn.MaxPool2d(kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False).
+template <class T = float> class MaxPool2d : public Module<T> {
+public:
+    explicit MaxPool2d(const MaxPool2dOptions& options) : options(options) {}
+    Tensor<T> forward(const Tensor<T>& x) override { return max_pool2d(x, options); }
+    std::string repr() const override;
+    std::shared_ptr<Module<double>> clone_as_double() const override;
+    std::shared_ptr<Module<float>> clone_as_float() const override;
+    MaxPool2dOptions options;
+};
+
+// torch.nn.AvgPool2d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+// divisor_override=None).
+template <class T = float> class AvgPool2d : public Module<T> {
+public:
+    explicit AvgPool2d(const AvgPool2dOptions& options) : options(options) {}
+    Tensor<T> forward(const Tensor<T>& x) override { return avg_pool2d(x, options); }
+    std::string repr() const override;
+    std::shared_ptr<Module<double>> clone_as_double() const override;
+    std::shared_ptr<Module<float>> clone_as_float() const override;
+    AvgPool2dOptions options;
+};
+
+// torch.nn.AdaptiveAvgPool2d(output_size).
+template <class T = float> class AdaptiveAvgPool2d : public Module<T> {
+public:
+    explicit AdaptiveAvgPool2d(Size2 output_size) : output_size(output_size) {}
+    Tensor<T> forward(const Tensor<T>& x) override { return adaptive_avg_pool2d(x, output_size); }
+    std::string repr() const override;
+    std::shared_ptr<Module<double>> clone_as_double() const override;
+    std::shared_ptr<Module<float>> clone_as_float() const override;
+    Size2 output_size;
 };
 
 }  // namespace nn
