@@ -383,6 +383,59 @@ TEST_CASE("a second run saving to the same checkpoint refuses while the first ho
     fs::remove_all(dir);
 }
 
+TEST_CASE("train_fashion_mnist --model cnn learns, resumes bit-identically and records its model", "[training][cnn]") {
+    auto dir = scratch_dir("cnn");
+    write_synthetic_images(dir, 400, 100, 6);  // 8×8 images: two conv blocks leave 2×2
+    const std::string straight = (dir / "straight.npz").string(), ck = (dir / "ck.npz").string();
+    const std::vector<std::string> cnn{"--model", "cnn", "--lr", "3e-3", "--epochs", "3"};
+    auto with = [&](std::vector<std::string> more) {
+        auto a = cnn;
+        a.insert(a.end(), more.begin(), more.end());
+        return a;
+    };
+    ProgramRun r = train_images(dir, with({"--save", straight}));
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Contains("(0): Unflatten(dim=1, unflattened_size=(1, 8, 8))") &&
+                          Contains("Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))") &&
+                          Contains("BatchNorm2d(64") && Contains("Dropout(p=0.5") && Contains("AdamW lr 0.003"));
+    const auto pos = r.out.find("final test accuracy ");
+    REQUIRE(pos != std::string::npos);
+    CHECK(std::stod(r.out.substr(pos + 20)) > 0.9);
+    // stop after 1 epoch, resume: the same bytes (dropout masks and batch-norm statistics included)
+    REQUIRE(train_images(dir, with({"--save", ck, "--stop-after", "1"})).code == 0);
+    r = train_images(dir, with({"--save", ck, "--resume", ck}));
+    REQUIRE(r.code == 0);
+    auto a = io::load_npz(straight), b = io::load_npz(ck);
+    REQUIRE(a.size() == b.size());
+    std::size_t compared = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (a[i].first.find("seconds") != std::string::npos) continue;
+        INFO(a[i].first);
+        CHECK(a[i].first == b[i].first);
+        CHECK(a[i].second.bytes == b[i].second.bytes);
+        ++compared;
+    }
+    CHECK(compared > 20);
+    // the checkpoint says it is a CNN: resuming it as an MLP is refused before anything is loaded
+    r = train_images(dir, {"--save", ck, "--resume", ck, "--lr", "3e-3", "--epochs", "3", "--optimizer", "adamw"});
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("the checkpoint was made with --model cnn, this run has no --model"));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("nn::Unflatten: torch's repr, shapes and errors", "[training][cnn]") {
+    nn::Unflatten<float> u(1, {2, 3});
+    CHECK(u.repr() == "Unflatten(dim=1, unflattened_size=(2, 3))");
+    CHECK(nn::Unflatten<float>(-1, {4}).repr() == "Unflatten(dim=-1, unflattened_size=(4,))");
+    const Tensor<float> x = zeros<float>({5, 6, 7});
+    CHECK(u(x).shape() == Shape{5, 2, 3, 7});
+    CHECK(nn::Unflatten<float>(-1, {7, 1})(x).shape() == Shape{5, 6, 7, 1});
+    CHECK_THROWS_AS(nn::Unflatten<float>(1, {4, 2})(x), ShapeError);
+    CHECK_THROWS_AS(nn::Unflatten<float>(3, {7})(x), IndexError);
+    CHECK(u.to<double>()->repr() == u.repr());
+}
+
 TEST_CASE("a diverging run stops cleanly and keeps the last good checkpoint", "[training]") {
     auto dir = scratch_dir("diverge");
     write_synthetic_images(dir, 200, 50, 3);

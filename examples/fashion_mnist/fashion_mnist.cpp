@@ -43,6 +43,14 @@ std::array<float, 256> pixel_map(const data::MnistBytes& train, bool normalize, 
     return map;
 }
 
+std::size_t image_side(std::size_t n) {
+    const auto side = std::size_t(std::lround(std::sqrt(double(n))));
+    if (side * side != n || side < 4)
+        throw ValueError("--model cnn: expected square images of at least 4x4 pixels, found " + std::to_string(n) +
+                         " pixels per image");
+    return side;
+}
+
 Evaluation evaluate(nn::Module<float>& model, const data::MnistBytes& split, const std::array<float, 256>& pixels,
                     train::ConfusionMatrix* cm) {
     model.eval();

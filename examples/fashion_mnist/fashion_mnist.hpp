@@ -22,6 +22,9 @@ Data load(const std::string& dir, std::ostream& out);
 // while it gathers each batch.
 std::array<float, 256> pixel_map(const tapegrad::data::MnistBytes& train, bool normalize, std::ostream& out);
 
+// The side of square images of n pixels (28 for 784); ValueError when n is not a square.
+std::size_t image_side(std::size_t n);
+
 struct Evaluation {
     double loss = 0, accuracy = 0;
 };

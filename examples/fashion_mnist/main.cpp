@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
     // ---- the run's settings
     examples::RunFlags run_flags;
     run_flags.epochs = 15;
-    std::string data_dir = "/usr/share/datasets/fashion-mnist", schedule = "cosine";
+    std::string data_dir = "/usr/share/datasets/fashion-mnist", schedule = "cosine", model_kind = "mlp", optimizer = "sgd";
     std::size_t batch_size = 64;
     double lr = 0.05, momentum = 0.9, weight_decay = 5e-4, gamma = 0.1;
     int step_size = 5;
@@ -24,8 +24,10 @@ int main(int argc, char** argv) {
     bool normalize = true, nesterov = true;
     std::vector<std::string> classes = fashion_mnist::class_names();
 
-    CLI::App app{"Train an MLP classifier on Fashion-MNIST (or MNIST) with tapegrad."};
+    CLI::App app{"Train an MLP (or a CNN) classifier on Fashion-MNIST (or MNIST) with tapegrad."};
     run_flags.add_to(app);
+    app.add_option("--model", model_kind, "mlp (Linear/ReLU, --hidden) or cnn (two conv blocks, see README)")->capture_default_str()->check(CLI::IsMember({"mlp", "cnn"}));
+    app.add_option("--optimizer", optimizer, "sgd (Nesterov momentum) or adamw; default sgd for mlp, adamw for cnn")->check(CLI::IsMember({"sgd", "adamw"}));
     app.add_option("--data", data_dir, "folder with the four IDX files (.gz or plain)")->capture_default_str();
     app.add_option("--batch-size", batch_size, "mini-batch size")->capture_default_str()->check(CLI::Range(1, 1 << 20));
     app.add_option("--lr", lr, "initial learning rate")->capture_default_str()->check(CLI::Range(0.0, 1e9));
@@ -39,6 +41,10 @@ int main(int argc, char** argv) {
     app.add_flag("--no-normalize{false}", normalize, "do not normalise inputs by the training mean/std");
     app.add_flag("--plain-sgd{false}", nesterov, "classical momentum instead of Nesterov");
     if (int status = examples::parse_command_line(app, argc, argv); status >= 0) return status;
+    // the CNN's recipe: AdamW, lr 1e-3, weight decay 1e-4 (unless given)
+    if (!app.count("--optimizer")) optimizer = model_kind == "cnn" ? "adamw" : "sgd";
+    if (optimizer == "adamw" && !app.count("--lr")) lr = 1e-3;
+    if (optimizer == "adamw" && !app.count("--weight-decay")) weight_decay = 1e-4;
     using examples::setting;  // what a checkpoint records and --resume must agree with
     run_flags.settings = {{"--batch-size", setting(batch_size)}, {"--lr", setting(lr)},
                           {"--momentum", setting(momentum)},     {"--weight-decay", setting(weight_decay)},
@@ -46,6 +52,9 @@ int main(int argc, char** argv) {
                           {"--gamma", setting(gamma)},           {"--hidden", setting(hidden)},
                           {"--classes", setting(classes)},       {"--no-normalize", setting(!normalize)},
                           {"--plain-sgd", setting(!nesterov)}};
+    // recorded only when not at the defaults they had before they existed, so older checkpoints resume
+    if (model_kind != "mlp") run_flags.settings["--model"] = model_kind;
+    if (optimizer != "sgd") run_flags.settings["--optimizer"] = optimizer;
 
     return examples::exit_status_of(std::cerr, [&] {
         // ---- data: bytes on disk, turned into normalised floats as each batch is gathered
@@ -59,27 +68,56 @@ int main(int argc, char** argv) {
                                                      /*shuffle=*/true, run_flags.seed + 1);
         loader.set_byte_map(pixels);
 
-        // ---- the model: Linear → ReLU → … → Linear, initialised as torch.nn.Linear
+        // ---- the model, initialised as torch initialises each layer
         Generator init(run_flags.seed);
         nn::Sequential<float> model;
-        std::size_t width = loader.dataset().row_size();
-        for (std::size_t h : hidden) {
-            model.push_back(std::make_shared<nn::Linear<float>>(width, h, true, init));
+        const std::size_t pixels_per_image = loader.dataset().row_size();
+        if (model_kind == "mlp") {  // Linear → ReLU → … → Linear
+            std::size_t width = pixels_per_image;
+            for (std::size_t h : hidden) {
+                model.push_back(std::make_shared<nn::Linear<float>>(width, h, true, init));
+                model.push_back(std::make_shared<nn::ReLU<float>>());
+                width = h;
+            }
+            model.push_back(std::make_shared<nn::Linear<float>>(width, classes.size(), true, init));
+        } else {  // two conv blocks (conv 3×3, BatchNorm2d, ReLU, max-pool 2), then an MLP head with dropout
+            const std::size_t side = fashion_mnist::image_side(pixels_per_image);
+            // Dropout draws from the loader's generator, which checkpoints keep: a resume draws the same masks
+            std::shared_ptr<Generator> masks(&loader.generator(), [](Generator*) {});
+            model.push_back(std::make_shared<nn::Unflatten<float>>(1, std::vector<std::size_t>{1, side, side}));
+            model.push_back(std::make_shared<nn::Conv2d<float>>(nn::Conv2dOptions(1, 32, 3).padding(1), init));
+            model.push_back(std::make_shared<nn::BatchNorm2d<float>>(32));
             model.push_back(std::make_shared<nn::ReLU<float>>());
-            width = h;
+            model.push_back(std::make_shared<nn::MaxPool2d<float>>(MaxPool2dOptions(2)));
+            model.push_back(std::make_shared<nn::Conv2d<float>>(nn::Conv2dOptions(32, 64, 3).padding(1), init));
+            model.push_back(std::make_shared<nn::BatchNorm2d<float>>(64));
+            model.push_back(std::make_shared<nn::ReLU<float>>());
+            model.push_back(std::make_shared<nn::MaxPool2d<float>>(MaxPool2dOptions(2)));
+            model.push_back(std::make_shared<nn::Dropout<float>>(0.25, masks));
+            model.push_back(std::make_shared<nn::Flatten<float>>());
+            model.push_back(std::make_shared<nn::Linear<float>>(64 * (side / 4) * (side / 4), 128, true, init));
+            model.push_back(std::make_shared<nn::ReLU<float>>());
+            model.push_back(std::make_shared<nn::Dropout<float>>(0.5, masks));
+            model.push_back(std::make_shared<nn::Linear<float>>(128, classes.size(), true, init));
         }
-        model.push_back(std::make_shared<nn::Linear<float>>(width, classes.size(), true, init));
 
         // ---- the optimizer and the learning-rate schedule
-        optim::SGD<float> opt(model.parameters(), lr, momentum, /*dampening=*/0.0, weight_decay, nesterov && momentum > 0);
+        std::unique_ptr<optim::Optimizer<float>> opt;
+        if (optimizer == "sgd")
+            opt = std::make_unique<optim::SGD<float>>(
+                model.parameters(), optim::SGDOptions(lr).momentum(momentum).weight_decay(weight_decay).nesterov(nesterov && momentum > 0));
+        else
+            opt = std::make_unique<optim::AdamW<float>>(model.parameters(), optim::AdamWOptions(lr).weight_decay(weight_decay));
         std::unique_ptr<optim::lr_scheduler::LRScheduler<float>> sched;
-        if (schedule == "cosine") sched = std::make_unique<optim::lr_scheduler::CosineAnnealingLR<float>>(opt, run_flags.epochs);
-        if (schedule == "step") sched = std::make_unique<optim::lr_scheduler::StepLR<float>>(opt, step_size, gamma);
+        if (schedule == "cosine") sched = std::make_unique<optim::lr_scheduler::CosineAnnealingLR<float>>(*opt, run_flags.epochs);
+        if (schedule == "step") sched = std::make_unique<optim::lr_scheduler::StepLR<float>>(*opt, step_size, gamma);
 
-        examples::TrainingRun run(run_flags, "tapegrad MLP on Fashion-MNIST", model, opt, sched.get(),
-                                  loader.generator(), std::cout, std::cerr);
-        std::cout << "model: " << model.to_string() << "\nSGD lr " << lr << " momentum " << momentum
-                  << (nesterov ? " (nesterov)" : "") << " weight decay " << weight_decay << ", schedule " << schedule
+        examples::TrainingRun run(run_flags, "tapegrad " + std::string(model_kind == "cnn" ? "CNN" : "MLP") + " on Fashion-MNIST",
+                                  model, *opt, sched.get(), loader.generator(), std::cout, std::cerr);
+        std::cout << "model: " << model.to_string() << "\n"
+                  << (optimizer == "sgd" ? "SGD lr " : "AdamW lr ") << lr
+                  << (optimizer == "sgd" ? " momentum " + examples::setting(momentum) + (nesterov ? " (nesterov)" : "") : "")
+                  << " weight decay " << weight_decay << ", schedule " << schedule
                   << ", batch " << batch_size << ", epochs " << run_flags.epochs << ", OpenBLAS threads "
                   << get_num_threads() << "\n";
 
@@ -88,14 +126,15 @@ int main(int argc, char** argv) {
         xt::xarray<std::int64_t> y;
         for (int epoch = run.first_epoch(); epoch <= run.last_epoch(); ++epoch) {
             loader.begin_epoch();  // a new permutation of the training set
+            model.train();         // dropout on, batch norm on batch statistics (evaluate() switches to eval)
             auto progress = run.progress(epoch, loader.num_batches());
             for (std::size_t b = 0; b < loader.num_batches(); ++b) {
                 loader.batch(b, x.mutable_value(), y);
-                opt.zero_grad(/*set_to_none=*/true);
+                opt->zero_grad(/*set_to_none=*/true);
                 Tensor<float> loss = cross_entropy(model(x), y);  // one fused tape entry
                 if (!run.loss_is_finite(loss.item(), epoch, b)) return run.diverged();
                 loss.backward();  // replays the tape in reverse
-                opt.step();
+                opt->step();
                 progress.add(loss.item(), y.size());
             }
             if (sched) sched->step();

@@ -205,6 +205,7 @@ TAPEGRAD_SIMPLE_CLONE(Identity)
 TAPEGRAD_SIMPLE_CLONE(Tanh)
 TAPEGRAD_SIMPLE_CLONE(Sigmoid)
 TAPEGRAD_SIMPLE_CLONE(Flatten, s.start_dim, s.end_dim)
+TAPEGRAD_SIMPLE_CLONE(Unflatten, s.dim, s.sizes)
 TAPEGRAD_SIMPLE_CLONE(GELU, s.approximate)
 TAPEGRAD_SIMPLE_CLONE(LeakyReLU, s.negative_slope)
 TAPEGRAD_SIMPLE_CLONE(Softmax, s.dim)
@@ -220,6 +221,7 @@ TAPEGRAD_SIMPLE_CLONE(LayerNorm, s.options)
 TAPEGRAD_CLONES(Linear)
 TAPEGRAD_CLONES(ReLU)
 TAPEGRAD_CLONES(Flatten)
+TAPEGRAD_CLONES(Unflatten)
 TAPEGRAD_CLONES(EmbeddingBag)
 TAPEGRAD_CLONES(Sequential)
 TAPEGRAD_CLONES(Identity)
@@ -246,6 +248,8 @@ TAPEGRAD_CLONES(Embedding)
     template std::shared_ptr<Module<float>> ReLU<T>::clone_as_float() const;              \
     template std::shared_ptr<Module<double>> Flatten<T>::clone_as_double() const;         \
     template std::shared_ptr<Module<float>> Flatten<T>::clone_as_float() const;           \
+    template std::shared_ptr<Module<double>> Unflatten<T>::clone_as_double() const;       \
+    template std::shared_ptr<Module<float>> Unflatten<T>::clone_as_float() const;         \
     template std::shared_ptr<Module<double>> EmbeddingBag<T>::clone_as_double() const;    \
     template std::shared_ptr<Module<float>> EmbeddingBag<T>::clone_as_float() const;      \
     template std::shared_ptr<Module<double>> Sequential<T>::clone_as_double() const;      \

@@ -184,6 +184,31 @@ template <class T> std::string Flatten<T>::repr() const {
     return "Flatten(start_dim=" + std::to_string(start_dim) + ", end_dim=" + std::to_string(end_dim) + ")";
 }
 
+template <class T> Tensor<T> Unflatten<T>::forward(const Tensor<T>& x) {
+    const Shape s = x.shape();
+    const auto nd = std::ptrdiff_t(s.size());
+    if (dim < -nd || dim >= nd)
+        throw IndexError("Unflatten: Dimension out of range (expected to be in range of [" + std::to_string(-nd) + ", " +
+                         std::to_string(nd - 1) + "], but got " + std::to_string(dim) + ")");
+    const auto d = std::size_t(dim < 0 ? dim + nd : dim);
+    std::size_t n = 1;
+    for (std::size_t v : sizes) n *= v;
+    if (sizes.empty() || n != s[d])
+        throw ShapeError("Unflatten: unflattened_size " + shape_str(Shape(sizes.begin(), sizes.end())) +
+                         " must multiply to the size of dim " + std::to_string(d) + " (" + std::to_string(s[d]) +
+                         ") of an input of shape " + shape_str(s));
+    std::vector<std::ptrdiff_t> shape(s.begin(), s.begin() + std::ptrdiff_t(d));
+    for (std::size_t v : sizes) shape.push_back(std::ptrdiff_t(v));
+    for (std::size_t i = d + 1; i < s.size(); ++i) shape.push_back(std::ptrdiff_t(s[i]));
+    return reshape(x, shape);
+}
+template <class T> std::string Unflatten<T>::repr() const {
+    std::string t;
+    for (std::size_t i = 0; i < sizes.size(); ++i) t += (i ? ", " : "") + std::to_string(sizes[i]);
+    if (sizes.size() == 1) t += ",";
+    return "Unflatten(dim=" + std::to_string(dim) + ", unflattened_size=(" + t + "))";
+}
+
 template <class T>
 EmbeddingBag<T>::EmbeddingBag(std::size_t n, std::size_t d, EmbeddingBagMode mode, bool sparse,
                               std::optional<std::int64_t> padding_idx, Generator& gen)
@@ -235,6 +260,7 @@ template <class T> Tensor<T> Sequential<T>::forward(const Tensor<T>& x) {
     template class Linear<T>;                                                 \
     template class ReLU<T>;                                                   \
     template class Flatten<T>;                                                \
+    template class Unflatten<T>;                                                \
     template class EmbeddingBag<T>;                                           \
     template class Sequential<T>;                                             \
     template void init::uniform_(Tensor<T>&, double, double, Generator&);     \

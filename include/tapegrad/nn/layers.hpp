@@ -57,6 +57,19 @@ public:
     std::ptrdiff_t start_dim, end_dim;
 };
 
+// torch.nn.Unflatten(dim, unflattened_size): dim (of size the product of sizes) becomes sizes, e.g.
+// Unflatten(1, {1, 28, 28}) turns a batch of flat images (N, 784) into (N, 1, 28, 28) for Conv2d.
+template <class T = float> class Unflatten : public Module<T> {
+public:
+    Unflatten(std::ptrdiff_t dim, std::vector<std::size_t> unflattened_size) : dim(dim), sizes(std::move(unflattened_size)) {}
+    Tensor<T> forward(const Tensor<T>& x) override;
+    std::string repr() const override;
+    std::shared_ptr<Module<double>> clone_as_double() const override;
+    std::shared_ptr<Module<float>> clone_as_float() const override;
+    std::ptrdiff_t dim;
+    std::vector<std::size_t> sizes;
+};
+
 // torch.nn.EmbeddingBag(num_embeddings, embedding_dim, mode='mean', sparse=False, padding_idx):
 // weight (num_embeddings, embedding_dim) drawn from N(0, 1) as torch does (the padding row zeroed).
 template <class T = float> class EmbeddingBag : public Module<T> {
