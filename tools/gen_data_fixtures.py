@@ -28,13 +28,7 @@ from torch.utils.data import random_split
 GENERATOR = "tools/gen_data_fixtures.py"
 
 
-def num(x):
-    x = float(x)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return x
+from gen_fixtures import jfloat as num  # one home for the JSON conventions (non-finite floats as strings)
 
 
 def tensor(t):

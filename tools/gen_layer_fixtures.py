@@ -30,13 +30,7 @@ torch.manual_seed(1234)
 DTYPES = [("float32", torch.float32), ("float64", torch.float64)]
 
 
-def jfloat(x):
-    x = float(x)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return x
+from gen_fixtures import jfloat  # one home for the JSON conventions (non-finite floats as strings)
 
 
 def jt(t):
