@@ -306,6 +306,30 @@ std::pair<std::size_t, std::size_t> pool_shape(const char* op, const Shape& s, S
                          std::to_string(Ho) + "x" + std::to_string(Wo) + "). Output size is too small");
     return {std::size_t(Ho), std::size_t(Wo)};
 }
+
+// One step of max_pool2d's scan over a row of outputs: output ow looks at xs[ow·sw] (element number
+// off + ow·sw of its plane); a strictly larger value or a NaN takes over, as in torch.
+template <class T>
+void max_scan(const T* __restrict xs, std::size_t sw, i64 off, std::size_t lo, std::size_t hi, T* __restrict mv,
+              i64* __restrict mi) {
+    if (sw == 1) {  // contiguous: vectorizes
+        for (std::size_t ow = lo; ow < hi; ++ow) {
+            const T v = xs[ow], m = mv[ow];
+            const i64 e = off + i64(ow), c = mi[ow];
+            const bool take = (v > m) | (v != v);
+            mv[ow] = take ? v : m;
+            mi[ow] = take ? e : c;
+        }
+        return;
+    }
+    for (std::size_t ow = lo; ow < hi; ++ow) {  // strided: scalar, selects instead of branches
+        const T v = xs[ow * sw], m = mv[ow];
+        const i64 e = off + i64(ow * sw), c = mi[ow];
+        const bool take = (v > m) | (v != v);
+        mv[ow] = take ? v : m;
+        mi[ow] = take ? e : c;
+    }
+}
 }  // namespace
 
 template <class T> Tensor<T> max_pool2d(const Tensor<T>& input, const MaxPool2dOptions& opt) {
@@ -316,33 +340,44 @@ template <class T> Tensor<T> max_pool2d(const Tensor<T>& input, const MaxPool2dO
     const std::size_t P = p.N * p.C, HW = p.H * p.W, HoWo = Ho * Wo;
     xt::xarray<T> Y = xt::xarray<T>::from_shape(out_shape(p, p.C, Ho, Wo));
     // arg-max of each output within its plane (−1: a window wholly in the padding)
-    auto idx = std::make_shared<std::vector<i64>>(P * HoWo);
+    std::shared_ptr<i64[]> idx(new i64[P * HoWo]);  // every entry is written below: no zero-fill
     const T* px = input.value().data();
     T* py = Y.data();
+    // Per output row, the window is scanned element by element — rows ih, then columns j — as torch
+    // scans it, but with the outputs of the row as the inner loop, so the compiler keeps the running
+    // maxima in vector registers and selects without branches (which element wins is data: a
+    // branch per element mispredicts half the time).
+    std::vector<i64> first(Wo);  // per ow: the first column inside the input, or W if none
+    std::vector<std::size_t> jlo(k.w), jhi(k.w);  // per window column j: the ow with 0 ≤ ow·sw − pw + j·dw < W
+    for (std::size_t ow = 0; ow < Wo; ++ow) {
+        i64 w0 = i64(ow * st.w) - i64(pad.w);
+        const i64 w1 = std::min<i64>(w0 + i64((k.w - 1) * dl.w) + 1, i64(p.W));
+        while (w0 < 0) w0 += i64(dl.w);
+        first[ow] = w0 < w1 ? w0 : i64(p.W);
+    }
+    for (std::size_t j = 0; j < k.w; ++j) {
+        const i64 off = i64(j * dl.w) - i64(pad.w);
+        const i64 lo = off >= 0 ? 0 : (-off + i64(st.w) - 1) / i64(st.w);
+        const i64 hi = i64(p.W) - off <= 0 ? 0 : std::min<i64>((i64(p.W) - off + i64(st.w) - 1) / i64(st.w), i64(Wo));
+        jlo[j] = std::size_t(std::min(lo, hi)), jhi[j] = std::size_t(hi);
+    }
     for (std::size_t q = 0; q < P; ++q) {
         const T* x = px + q * HW;
         for (std::size_t oh = 0; oh < Ho; ++oh) {
             i64 h0 = i64(oh * st.h) - i64(pad.h);
             const i64 h1 = std::min<i64>(h0 + i64((k.h - 1) * dl.h) + 1, i64(p.H));
             while (h0 < 0) h0 += i64(dl.h);
+            T* mv = py + q * HoWo + oh * Wo;
+            i64* mi = idx.get() + q * HoWo + oh * Wo;
             for (std::size_t ow = 0; ow < Wo; ++ow) {
-                i64 w0 = i64(ow * st.w) - i64(pad.w);
-                const i64 w1 = std::min<i64>(w0 + i64((k.w - 1) * dl.w) + 1, i64(p.W));
-                while (w0 < 0) w0 += i64(dl.w);
-                // torch's scan: a strictly larger value or any NaN takes over
-                i64 mi = h0 < h1 && w0 < w1 ? h0 * i64(p.W) + w0 : -1;
-                T mv = -std::numeric_limits<T>::infinity();
-                for (i64 ih = h0; ih < h1; ih += i64(dl.h))
-                    for (i64 iw = w0; iw < w1; iw += i64(dl.w)) {
-                        const T v = x[ih * i64(p.W) + iw];
-                        if (v > mv || std::isnan(v)) {
-                            mv = v;
-                            mi = ih * i64(p.W) + iw;
-                        }
-                    }
-                py[q * HoWo + oh * Wo + ow] = mv;
-                (*idx)[q * HoWo + oh * Wo + ow] = mi;
+                mv[ow] = -std::numeric_limits<T>::infinity();
+                mi[ow] = h0 < h1 && first[ow] < i64(p.W) ? h0 * i64(p.W) + first[ow] : -1;
             }
+            for (i64 ih = h0; ih < h1; ih += i64(dl.h))
+                for (std::size_t j = 0; j < k.w; ++j) {
+                    const i64 off = ih * i64(p.W) + i64(j * dl.w) - i64(pad.w);  // + ow·sw: the element
+                    max_scan(x + off, st.w, off, jlo[j], jhi[j], mv, mi);
+                }
         }
     }
     Tensor<T> out(std::move(Y));
@@ -352,7 +387,7 @@ template <class T> Tensor<T> max_pool2d(const Tensor<T>& input, const MaxPool2dO
         T* gx = input.grad_buffer(acc).data();
         if (!acc) std::fill(gx, gx + P * HW, T(0));
         const T* G = g.data();
-        const i64* id = idx->data();
+        const i64* id = idx.get();
         for (std::size_t q = 0; q < P; ++q)
             for (std::size_t o = 0; o < HoWo; ++o)
                 if (id[q * HoWo + o] >= 0) gx[q * HW + std::size_t(id[q * HoWo + o])] += G[q * HoWo + o];
