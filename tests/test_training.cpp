@@ -8,10 +8,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <tuple>
 
 #include <tapegrad/tapegrad.hpp>
 
 #include "example_programs.hpp"
+#include "fashion_mnist.hpp"
 #include "training_run.hpp"
 #include "fixture.hpp"
 
@@ -402,26 +405,97 @@ TEST_CASE("train_fashion_mnist --model cnn learns, resumes bit-identically and r
     const auto pos = r.out.find("final test accuracy ");
     REQUIRE(pos != std::string::npos);
     CHECK(std::stod(r.out.substr(pos + 20)) > 0.9);
-    // stop after 1 epoch, resume: the same bytes (dropout masks and batch-norm statistics included)
+    // stop after 1 epoch, resume: the same bytes (dropout masks, batch-norm statistics and, with
+    // --augment, the crops and flips included)
+    auto same_checkpoints = [](const std::string& x, const std::string& y) {
+        auto a = io::load_npz(x), b = io::load_npz(y);
+        REQUIRE(a.size() == b.size());
+        std::size_t compared = 0;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            if (a[i].first.find("seconds") != std::string::npos) continue;
+            INFO(a[i].first);
+            CHECK(a[i].first == b[i].first);
+            CHECK(a[i].second.bytes == b[i].second.bytes);
+            ++compared;
+        }
+        CHECK(compared > 20);
+    };
     REQUIRE(train_images(dir, with({"--save", ck, "--stop-after", "1"})).code == 0);
     r = train_images(dir, with({"--save", ck, "--resume", ck}));
     REQUIRE(r.code == 0);
-    auto a = io::load_npz(straight), b = io::load_npz(ck);
-    REQUIRE(a.size() == b.size());
-    std::size_t compared = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (a[i].first.find("seconds") != std::string::npos) continue;
-        INFO(a[i].first);
-        CHECK(a[i].first == b[i].first);
-        CHECK(a[i].second.bytes == b[i].second.bytes);
-        ++compared;
-    }
-    CHECK(compared > 20);
+    same_checkpoints(straight, ck);
+    const std::string aug = (dir / "aug.npz").string(), aug_ck = (dir / "aug_ck.npz").string();
+    const std::vector<std::string> recipe{"--augment", "--label-smoothing", "0.1"};
+    auto with_recipe = [&](std::vector<std::string> more) {
+        auto a = with(recipe);
+        a.insert(a.end(), more.begin(), more.end());
+        return a;
+    };
+    r = train_images(dir, with_recipe({"--save", aug}));
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Contains("augmented (crop pad 2, flip), ") && Contains("label smoothing 0.1"));
+    REQUIRE(train_images(dir, with_recipe({"--save", aug_ck, "--stop-after", "1"})).code == 0);
+    REQUIRE(train_images(dir, with_recipe({"--save", aug_ck, "--resume", aug_ck})).code == 0);
+    same_checkpoints(aug, aug_ck);
+    // augmentation changes what is learnt: not the plain run's weights
+    auto conv1_weight = [](const std::string& path) {
+        for (auto& [name, array] : io::load_npz(path))
+            if (name.rfind("1.weight", 0) == 0) return array.bytes;
+        FAIL("no 1.weight in " << path);
+        return decltype(io::load_npz(path)[0].second.bytes){};
+    };
+    CHECK(conv1_weight(aug) != conv1_weight(straight));
+    // resuming without the flags the checkpoint was made with is refused
+    r = train_images(dir, with({"--save", aug_ck, "--resume", aug_ck}));
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("--augment"));
     // the checkpoint says it is a CNN: resuming it as an MLP is refused before anything is loaded
     r = train_images(dir, {"--save", ck, "--resume", ck, "--lr", "3e-3", "--epochs", "3", "--optimizer", "adamw"});
     CHECK(r.code == 2);
     CHECK_THAT(r.err, Contains("the checkpoint was made with --model cnn, this run has no --model"));
     fs::remove_all(dir);
+}
+
+TEST_CASE("fashion_mnist::augment crops a padded image at a random offset and flips half the images", "[training][cnn]") {
+    // 5×5 images with distinct pixels 1…25: each augmented image must be the input shifted by some
+    // (dr, dc) in [−2, 2]² with fill (0) outside, then mirrored or not — and over many images every
+    // offset and both flips occur, each about as often as a uniform draw makes them
+    const std::size_t side = 5, n = side * side, N = 4000, pad = 2;
+    xt::xarray<float> x = xt::xarray<float>::from_shape({N, n});
+    for (std::size_t i = 0; i < N; ++i)
+        for (std::size_t k = 0; k < n; ++k) x(i, k) = float(k + 1);
+    Generator gen(7);
+    fashion_mnist::augment(x, side, pad, 0.0f, gen);
+    std::map<std::tuple<int, int, bool>, int> seen;
+    for (std::size_t i = 0; i < N; ++i) {
+        int matches = 0;
+        for (int dr = -2; dr <= 2; ++dr)
+            for (int dc = -2; dc <= 2; ++dc)
+                for (bool flip : {false, true}) {
+                    bool same = true;
+                    for (std::size_t r = 0; r < side && same; ++r)
+                        for (std::size_t c = 0; c < side && same; ++c) {
+                            const int sr = int(r) + dr, sc = int(c) + dc;
+                            const bool in = sr >= 0 && sc >= 0 && sr < int(side) && sc < int(side);
+                            const float want = in ? float(sr * int(side) + sc + 1) : 0.0f;
+                            same = x(i, r * side + (flip ? side - 1 - c : c)) == want;
+                        }
+                    if (same) ++seen[{dr, dc, flip}], ++matches;
+                }
+        REQUIRE(matches == 1);
+    }
+    REQUIRE(seen.size() == 50);
+    for (const auto& [key, count] : seen) CHECK(count > 40);  // 80 expected each; binomial sd ≈ 9
+    // the same seed replays the same augmentation (checkpoints rely on it)
+    xt::xarray<float> y = xt::xarray<float>::from_shape({N, n});
+    for (std::size_t i = 0; i < N; ++i)
+        for (std::size_t k = 0; k < n; ++k) y(i, k) = float(k + 1);
+    Generator again(7);
+    fashion_mnist::augment(y, side, pad, 0.0f, again);
+    CHECK(bool(x == y));
+    xt::xarray<float> wrong = xt::zeros<float>({std::size_t(3), std::size_t(24)});
+    CHECK_THROWS_WITH(fashion_mnist::augment(wrong, side, pad, 0.0f, gen),
+                      Catch::Contains("augment: expected a batch of shape (N, 25), got [3, 24]"));
 }
 
 TEST_CASE("nn::Unflatten: torch's repr, shapes and errors", "[training][cnn]") {

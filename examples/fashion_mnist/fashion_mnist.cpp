@@ -51,6 +51,27 @@ std::size_t image_side(std::size_t n) {
     return side;
 }
 
+void augment(xt::xarray<float>& x, std::size_t side, std::size_t pad, float fill, Generator& gen) {
+    const std::size_t n = side * side;
+    if (x.dimension() != 2 || x.shape(1) != n)
+        throw ShapeError("augment: expected a batch of shape (N, " + std::to_string(n) + "), got " + shape_str(Shape(x.shape().begin(), x.shape().end())));
+    std::vector<float> img(n);
+    for (std::size_t i = 0; i < x.shape(0); ++i) {
+        float* p = x.data() + i * n;
+        // offsets into the padded image: output (r, c) is padded (r + dr, c + dc), input (r + dr − pad, …)
+        const auto dr = std::ptrdiff_t(gen.randint(2 * pad + 1)) - std::ptrdiff_t(pad);
+        const auto dc = std::ptrdiff_t(gen.randint(2 * pad + 1)) - std::ptrdiff_t(pad);
+        const bool flip = gen.uniform() < 0.5;
+        std::copy(p, p + n, img.begin());
+        for (std::size_t r = 0; r < side; ++r)
+            for (std::size_t c = 0; c < side; ++c) {
+                const std::ptrdiff_t sr = std::ptrdiff_t(r) + dr, sc = std::ptrdiff_t(c) + dc;
+                const bool inside = sr >= 0 && sc >= 0 && sr < std::ptrdiff_t(side) && sc < std::ptrdiff_t(side);
+                p[r * side + (flip ? side - 1 - c : c)] = inside ? img[std::size_t(sr) * side + std::size_t(sc)] : fill;
+            }
+    }
+}
+
 Evaluation evaluate(nn::Module<float>& model, const data::MnistBytes& split, const std::array<float, 256>& pixels,
                     train::ConfusionMatrix* cm) {
     model.eval();

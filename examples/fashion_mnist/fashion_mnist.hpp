@@ -25,6 +25,14 @@ std::array<float, 256> pixel_map(const tapegrad::data::MnistBytes& train, bool n
 // The side of square images of n pixels (28 for 784); ValueError when n is not a square.
 std::size_t image_side(std::size_t n);
 
+// Data augmentation of a gathered batch x (N, side·side) in place, image by image, as torchvision's
+// RandomCrop(side, padding=pad) then RandomHorizontalFlip(): each image is padded by `pad` pixels of
+// `fill` on every side, a side×side window is cut at a uniformly drawn offset (0…2·pad in each
+// direction), and the result is mirrored left-right with probability 1/2. Draws three numbers per
+// image from gen, in order (row offset, column offset, flip), so a generator that is checkpointed
+// replays the same augmentation on resume.
+void augment(xt::xarray<float>& x, std::size_t side, std::size_t pad, float fill, tapegrad::Generator& gen);
+
 struct Evaluation {
     double loss = 0, accuracy = 0;
 };

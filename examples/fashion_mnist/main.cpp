@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
     double lr = 0.05, momentum = 0.9, weight_decay = 5e-4, gamma = 0.1;
     int step_size = 5;
     std::vector<std::size_t> hidden{256, 128};
-    bool normalize = true, nesterov = true;
+    bool normalize = true, nesterov = true, augment = false;
+    double label_smoothing = 0.0;
     std::vector<std::string> classes = fashion_mnist::class_names();
 
     CLI::App app{"Train an MLP (or a CNN) classifier on Fashion-MNIST (or MNIST) with tapegrad."};
@@ -38,6 +39,8 @@ int main(int argc, char** argv) {
     app.add_option("--gamma", gamma, "StepLR: decay factor")->capture_default_str();
     app.add_option("--hidden", hidden, "hidden layer sizes, comma separated")->delimiter(',')->capture_default_str()->check(CLI::Range(1, 65536));
     app.add_option("--classes", classes, "class names in label order, comma separated")->delimiter(',')->capture_default_str();
+    app.add_flag("--augment", augment, "random 28x28 crops of the image padded by 2 and left-right flips (torchvision's RandomCrop(28, padding=2), RandomHorizontalFlip)");
+    app.add_option("--label-smoothing", label_smoothing, "cross_entropy's label_smoothing")->capture_default_str()->check(CLI::Range(0.0, 1.0));
     app.add_flag("--no-normalize{false}", normalize, "do not normalise inputs by the training mean/std");
     app.add_flag("--plain-sgd{false}", nesterov, "classical momentum instead of Nesterov");
     if (int status = examples::parse_command_line(app, argc, argv); status >= 0) return status;
@@ -55,6 +58,8 @@ int main(int argc, char** argv) {
     // recorded only when not at the defaults they had before they existed, so older checkpoints resume
     if (model_kind != "mlp") run_flags.settings["--model"] = model_kind;
     if (optimizer != "sgd") run_flags.settings["--optimizer"] = optimizer;
+    if (augment) run_flags.settings["--augment"] = "true";
+    if (label_smoothing != 0) run_flags.settings["--label-smoothing"] = setting(label_smoothing);
 
     return examples::exit_status_of(std::cerr, [&] {
         // ---- data: bytes on disk, turned into normalised floats as each batch is gathered
@@ -72,6 +77,7 @@ int main(int argc, char** argv) {
         Generator init(run_flags.seed);
         nn::Sequential<float> model;
         const std::size_t pixels_per_image = loader.dataset().row_size();
+        const std::size_t side = model_kind == "cnn" || augment ? fashion_mnist::image_side(pixels_per_image) : 0;
         if (model_kind == "mlp") {  // Linear → ReLU → … → Linear
             std::size_t width = pixels_per_image;
             for (std::size_t h : hidden) {
@@ -81,7 +87,6 @@ int main(int argc, char** argv) {
             }
             model.push_back(std::make_shared<nn::Linear<float>>(width, classes.size(), true, init));
         } else {  // two conv blocks (conv 3×3, BatchNorm2d, ReLU, max-pool 2), then an MLP head with dropout
-            const std::size_t side = fashion_mnist::image_side(pixels_per_image);
             // Dropout draws from the loader's generator, which checkpoints keep: a resume draws the same masks
             std::shared_ptr<Generator> masks(&loader.generator(), [](Generator*) {});
             model.push_back(std::make_shared<nn::Unflatten<float>>(1, std::vector<std::size_t>{1, side, side}));
@@ -118,6 +123,8 @@ int main(int argc, char** argv) {
                   << (optimizer == "sgd" ? "SGD lr " : "AdamW lr ") << lr
                   << (optimizer == "sgd" ? " momentum " + examples::setting(momentum) + (nesterov ? " (nesterov)" : "") : "")
                   << " weight decay " << weight_decay << ", schedule " << schedule
+                  << (augment ? ", augmented (crop pad 2, flip)" : "")
+                  << (label_smoothing != 0 ? ", label smoothing " + examples::setting(label_smoothing) : "")
                   << ", batch " << batch_size << ", epochs " << run_flags.epochs << ", OpenBLAS threads "
                   << get_num_threads() << "\n";
 
@@ -130,8 +137,9 @@ int main(int argc, char** argv) {
             auto progress = run.progress(epoch, loader.num_batches());
             for (std::size_t b = 0; b < loader.num_batches(); ++b) {
                 loader.batch(b, x.mutable_value(), y);
+                if (augment) fashion_mnist::augment(x.mutable_value(), side, 2, pixels[0], loader.generator());
                 opt->zero_grad(/*set_to_none=*/true);
-                Tensor<float> loss = cross_entropy(model(x), y);  // one fused tape entry
+                Tensor<float> loss = cross_entropy(model(x), y, CrossEntropyOptions().label_smoothing(label_smoothing));
                 if (!run.loss_is_finite(loss.item(), epoch, b)) return run.diverged();
                 loss.backward();  // replays the tape in reverse
                 opt->step();
