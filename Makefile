@@ -58,9 +58,10 @@ fuzz-build:
 fuzz-smoke: fuzz-build
 	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) ./tools/fuzz-smoke.sh
 
-# The MLP benchmark (bench/README.md): the GEMM-only floor, tapegrad and libtorch (when installed;
-# install-deps.sh --bench adds it, a failure there only drops libtorch's rows), run in alternation
-# at 1 and 2 threads; prints the tables. About 5–10 minutes on 2 cores.
+# The MLP and CNN benchmarks (bench/README.md): the GEMM-only floor, tapegrad and libtorch (when
+# installed; install-deps.sh --bench adds it, a failure there only drops libtorch's rows), run in
+# alternation at 1 and 2 threads; prints the tables. About 15 minutes on 2 cores
+# (BENCH_FLAGS="--workloads mlp" for the MLP's 5).
 PYTHON ?= python3
 BENCH_FLAGS ?=
 .PHONY: bench

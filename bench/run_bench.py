@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
-"""Runs the MLP benchmark (bench/README.md) and prints its tables.
+"""Runs the MLP and CNN benchmarks (bench/README.md) and prints their tables.
 
 Builds the benchmark programs, then runs them in alternation (floor, tapegrad, libtorch, ...
 again and again) so that a slow spell of the machine hits every system alike:
 
-  threads 1, batch 64:  --rounds rounds  (default 3)
-  threads 2, batch 64:  --rounds rounds
-  threads 1 and 2, batch 256: one round
+  MLP  threads 1, batch 64:  --rounds rounds  (default 3) × --epochs epochs (default 5)
+       threads 2, batch 64:  --rounds rounds
+       threads 1 and 2, batch 256: one round
+  CNN  threads 1 and 2, batch 64: --cnn-rounds rounds (default 1) × --cnn-epochs epochs (default 3)
 
 Each program prints one JSON line; a system's figure is the median over rounds of its per-run
 medians of seconds per epoch. All JSON lines are also written to <build>/bench_results.jsonl.
-libtorch rows are skipped when libtorch_mlp was not built (libtorch not installed).
+libtorch rows are skipped when the libtorch peers were not built (libtorch not installed).
 
-Usage: bench/run_bench.py [--build-dir build] [--rounds 3] [--epochs 5] [--no-build]
-                          [--threads 1,2] [--no-256] [--no-diagnostics] [--time-limit 20]
+Usage: bench/run_bench.py [--build-dir build] [--workloads mlp,cnn] [--rounds 3] [--epochs 5]
+                          [--cnn-rounds 1] [--cnn-epochs 3] [--no-build] [--threads 1,2] [--no-256]
+                          [--no-diagnostics] [--time-limit 20] [--cnn-time-limit 90]
 """
 import argparse
 import datetime
@@ -37,14 +39,14 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def build(build_dir, jobs):
+def build(build_dir, jobs, workloads):
     subprocess.run(["cmake", "-S", ROOT, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release"], check=True,
                    stdout=subprocess.DEVNULL)
-    targets = ["floor_mlp", "bench_mlp"]
+    targets = [f"{p}_{w}" for w in workloads for p in ("floor", "bench")]
     cache = open(os.path.join(build_dir, "CMakeCache.txt")).read()
     have_torch = "Torch_DIR:PATH=" in cache and "Torch_DIR:PATH=Torch_DIR-NOTFOUND" not in cache
     if have_torch:
-        targets.append("libtorch_mlp")
+        targets += [f"libtorch_{w}" for w in workloads]
     subprocess.run(["cmake", "--build", build_dir, "-j", str(jobs), "--target", *targets], check=True)
 
 
@@ -59,12 +61,13 @@ def cpu_model():
 
 
 class Runner:
-    def __init__(self, build_dir, epochs, time_limit, out):
+    def __init__(self, build_dir, workload, epochs, time_limit, out):
         self.bin = {
-            "floor": os.path.join(build_dir, "bench", "floor_mlp"),
-            "tapegrad": os.path.join(build_dir, "bench", "bench_mlp"),
-            "libtorch": os.path.join(build_dir, "bench", "peers", "libtorch_mlp"),
+            "floor": os.path.join(build_dir, "bench", f"floor_{workload}"),
+            "tapegrad": os.path.join(build_dir, "bench", f"bench_{workload}"),
+            "libtorch": os.path.join(build_dir, "bench", "peers", f"libtorch_{workload}"),
         }
+        self.workload = workload
         self.epochs = epochs
         self.time_limit = time_limit
         self.out = out
@@ -100,7 +103,7 @@ class Runner:
             return None
         line = [l for l in p.stdout.splitlines() if l.startswith("{")][-1]
         r = json.loads(line)
-        r["label"], r["wall_s"], r["env"] = label, round(wall, 2), extra_env
+        r["label"], r["wall_s"], r["env"], r["workload"] = label, round(wall, 2), extra_env, self.workload
         self.out.write(json.dumps(r) + "\n")
         self.out.flush()
         log(f"  {label:44s} {r['median_s_per_epoch']:8.3f} s/epoch  ({wall:5.1f} s wall)")
@@ -146,64 +149,88 @@ def table(title, results, order, load):
     return "\n".join(lines)
 
 
+def run_sections(runner, configs, epochs, diagnostics):
+    """configs: (threads, batch, rounds); returns the markdown tables."""
+    sections = []
+    for threads, batch, rounds in configs:
+        systems = runner.systems(threads, diagnostics)
+        results = {label: [] for label, _, _ in systems}
+        section_load0 = os.getloadavg()[0]
+        for rnd in range(rounds):
+            log(f"{runner.workload}: threads {threads}, batch {batch}, round {rnd + 1}/{rounds}")
+            for label, argv, env in systems:
+                # the passive diagnostic once per section is enough
+                if env and rnd > 0:
+                    continue
+                r = runner.run(label, argv, env, threads, batch)
+                if r:
+                    results[label].append(r)
+        sections.append(table(f"{threads} thread{'s' if threads > 1 else ''}, batch {batch}, "
+                              f"{rounds} round{'s' if rounds > 1 else ''} × {epochs} "
+                              f"epoch{'s' if epochs > 1 else ''}",
+                              results, [label for label, _, _ in systems],
+                              (section_load0, os.getloadavg()[0])))
+    return sections
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--rounds", type=int, default=3, help="rounds at batch 64 per thread count")
-    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--workloads", default="mlp,cnn", help="comma-separated: mlp, cnn")
+    ap.add_argument("--rounds", type=int, default=3, help="MLP: rounds at batch 64 per thread count")
+    ap.add_argument("--epochs", type=int, default=5, help="MLP: epochs per run")
+    ap.add_argument("--cnn-rounds", type=int, default=1, help="CNN: rounds per thread count")
+    ap.add_argument("--cnn-epochs", type=int, default=3, help="CNN: epochs per run")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
-    ap.add_argument("--no-256", action="store_true", help="skip the batch-256 round")
+    ap.add_argument("--no-256", action="store_true", help="MLP: skip the batch-256 round")
     ap.add_argument("--no-diagnostics", action="store_true",
                     help="skip the libtorch OMP_WAIT_POLICY=passive diagnostic run")
     ap.add_argument("--time-limit", type=float, default=20,
-                    help="libtorch runs stop after the epoch in which they pass this many seconds")
+                    help="MLP: libtorch runs stop after the epoch in which they pass this many seconds")
+    ap.add_argument("--cnn-time-limit", type=float, default=90,
+                    help="CNN: libtorch runs stop after the epoch in which they pass this many seconds")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
     build_dir = os.path.abspath(args.build_dir)
+    workloads = [w for w in args.workloads.split(",") if w]
+    if any(w not in ("mlp", "cnn") for w in workloads):
+        ap.error(f"--workloads: expected mlp and/or cnn, got {args.workloads!r}")
+    threads = [int(t) for t in args.threads.split(",")]
 
     if not args.no_build:
-        build(build_dir, args.jobs)
+        build(build_dir, args.jobs, workloads)
     os.makedirs(build_dir, exist_ok=True)
     out_path = os.path.join(build_dir, "bench_results.jsonl")
     started = time.monotonic()
     load0 = os.getloadavg()
+    reports = []
     with open(out_path, "w") as out:
-        runner = Runner(build_dir, args.epochs, args.time_limit, out)
-        if not runner.have_torch:
-            log("libtorch_mlp not built (libtorch not installed): its rows are skipped")
-        configs = [(int(t), 64, args.rounds) for t in args.threads.split(",")]
-        if not args.no_256:
-            configs += [(int(t), 256, 1) for t in args.threads.split(",")]
-        sections = []
-        for threads, batch, rounds in configs:
-            systems = runner.systems(threads, not args.no_diagnostics)
-            results = {label: [] for label, _, _ in systems}
-            section_load0 = os.getloadavg()[0]
-            for rnd in range(rounds):
-                log(f"threads {threads}, batch {batch}, round {rnd + 1}/{rounds}")
-                for label, argv, env in systems:
-                    # the passive diagnostic once per section is enough
-                    if env and rnd > 0:
-                        continue
-                    r = runner.run(label, argv, env, threads, batch)
-                    if r:
-                        results[label].append(r)
-            sections.append(table(f"{threads} thread{'s' if threads > 1 else ''}, batch {batch}, "
-                                  f"{rounds} round{'s' if rounds > 1 else ''} × {args.epochs} "
-                                  f"epoch{'s' if args.epochs > 1 else ''}",
-                                  results, [label for label, _, _ in systems],
-                                  (section_load0, os.getloadavg()[0])))
+        for w in workloads:
+            if w == "mlp":
+                runner = Runner(build_dir, "mlp", args.epochs, args.time_limit, out)
+                configs = [(t, 64, args.rounds) for t in threads]
+                if not args.no_256:
+                    configs += [(t, 256, 1) for t in threads]
+                epochs = args.epochs
+            else:
+                runner = Runner(build_dir, "cnn", args.cnn_epochs, args.cnn_time_limit, out)
+                configs = [(t, 64, args.cnn_rounds) for t in threads]
+                epochs = args.cnn_epochs
+            if not runner.have_torch:
+                log(f"libtorch_{w} not built (libtorch not installed): its rows are skipped")
+            reports.append((w, run_sections(runner, configs, epochs, not args.no_diagnostics)))
     load1 = os.getloadavg()
     total = time.monotonic() - started
 
-    print(f"## MLP benchmark — {datetime.date.today().isoformat()}, {os.cpu_count()} CPUs ({cpu_model()}), "
-          f"{platform.system()} {platform.release()}")
-    print()
+    for w, sections in reports:
+        print(f"## {w.upper()} benchmark — {datetime.date.today().isoformat()}, {os.cpu_count()} CPUs "
+              f"({cpu_model()}), {platform.system()} {platform.release()}")
+        print()
+        print("\n\n".join(sections))
+        print()
     print(f"load average before {load0[0]:.2f}, after {load1[0]:.2f}; runs took {total:.0f} s; "
           f"JSON lines in {out_path}")
-    print()
-    print("\n\n".join(sections))
     print()
     print("s/epoch: median over rounds of each run's median epoch; × floor, × tapegrad: that median over the "
           "floor's or tapegrad's at the same threads and batch; acc.: test accuracy (medians over rounds); "

@@ -2,7 +2,7 @@
 // libtorch_mlp reads it, conv 1→32 (3×3, pad 1), ReLU, max-pool 2, conv 32→64 (3×3, pad 1), ReLU,
 // max-pool 2, Linear 3136→128, ReLU, Linear 128→10 with libtorch's default init, F::cross_entropy
 // (mean), torch::optim::SGD lr 0.05 momentum 0.9, batch 64, a fresh seeded torch::randperm every
-// epoch. Convolutions and pooling go to oneDNN (mkldnn) in Debian's libtorch 1.13, the Linear
+// epoch. Convolutions go to oneDNN (aten::mkldnn_convolution) in Debian's libtorch 1.13, the Linear
 // layers to the system BLAS (OpenBLAS). The same flags and JSON keys as libtorch_mlp (--mode,
 // --time-limit, --blas-threads: see there); 3 epochs by default.
 #include <memory>
