@@ -11,6 +11,7 @@
 #include <map>
 #include <tuple>
 
+#include <nlohmann/json.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 #include "example_programs.hpp"
@@ -272,6 +273,33 @@ TEST_CASE("the image classifier learns a small synthetic image set", "[training]
     auto pos = r.out.find("final test accuracy ");
     REQUIRE(pos != std::string::npos);
     CHECK(std::stod(r.out.substr(pos + 20)) > 0.95);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("train_fashion_mnist --validation holds out the last training images and reports on them", "[training]") {
+    auto dir = scratch_dir("validation");
+    write_synthetic_images(dir, 800, 200, 1);
+    const std::string metrics = (dir / "m.jsonl").string();
+    ProgramRun r = train_images(dir, {"--validation", "300", "--metrics", metrics});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Contains("validation: the last 300 training images are held out (500 left to train on"));
+    std::ifstream f(metrics);
+    std::string line;
+    int epochs = 0;
+    while (std::getline(f, line)) {
+        const auto j = nlohmann::json::parse(line);
+        if (!j.contains("epoch")) continue;
+        ++epochs;
+        REQUIRE(j.contains("val_accuracy"));
+        CHECK(j["val_accuracy"].get<double>() > 0.5);  // the synthetic classes are easy
+        CHECK(j.contains("val_loss"));
+    }
+    CHECK(epochs == 4);
+    // nothing left to train on: refused before training, in words
+    r = train_images(dir, {"--validation", "800"});
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("--validation: expected fewer than the 800 training images, got 800"));
     fs::remove_all(dir);
 }
 

@@ -1,6 +1,8 @@
 // Fashion-MNIST specifics (see fashion_mnist.hpp).
 #include "fashion_mnist.hpp"
 
+#include <xtensor/xview.hpp>
+
 #include <chrono>
 #include <cmath>
 #include <iomanip>
@@ -41,6 +43,24 @@ std::array<float, 256> pixel_map(const data::MnistBytes& train, bool normalize, 
     for (auto& v : map) v = (v - mean) / stdev;
     out << "inputs normalised by mean " << mean << " std " << stdev << "\n";
     return map;
+}
+
+data::MnistBytes hold_out(data::MnistBytes& train, std::size_t n, std::ostream& out) {
+    const std::size_t total = train.labels.size();
+    data::MnistBytes val;
+    if (n == 0) return val;
+    if (n >= total)
+        throw ValueError("--validation: expected fewer than the " + std::to_string(total) + " training images, got " +
+                         std::to_string(n));
+    const std::size_t keep = total - n, row = train.images.shape(1);
+    val.images = xt::view(train.images, xt::range(keep, total), xt::all());
+    val.labels = xt::view(train.labels, xt::range(keep, total));
+    xt::xarray<std::uint8_t> images = xt::view(train.images, xt::range(0, keep), xt::all());
+    xt::xarray<std::int64_t> labels = xt::view(train.labels, xt::range(0, keep));
+    train.images = std::move(images), train.labels = std::move(labels);
+    out << "validation: the last " << n << " training images are held out (" << keep << " left to train on, " << row
+        << " pixels each)\n";
+    return val;
 }
 
 std::size_t image_side(std::size_t n) {

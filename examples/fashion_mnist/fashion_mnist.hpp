@@ -17,6 +17,10 @@ struct Data {
 };
 Data load(const std::string& dir, std::ostream& out);
 
+// Moves the last n images of train (and their labels) out into the returned split, for validation;
+// n = 0 returns an empty split. ValueError when n leaves fewer than one training image.
+tapegrad::data::MnistBytes hold_out(tapegrad::data::MnistBytes& train, std::size_t n, std::ostream& out);
+
 // Byte → input value: b / 255, then standardised by the training pixels' mean and std when
 // normalize (one value for all pixels, as torchvision's Normalize); the DataLoader applies it
 // while it gathers each batch.

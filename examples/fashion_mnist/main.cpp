@@ -3,6 +3,7 @@
 // checkpoints, the NaN stop) is in ../common/training_run.hpp; the data set's specifics in
 // fashion_mnist.hpp. See --help.
 #include <iostream>
+#include <map>
 
 #include <CLI/CLI.hpp>
 #include <tapegrad/tapegrad.hpp>
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
     std::vector<std::size_t> hidden{256, 128};
     bool normalize = true, nesterov = true, augment = false;
     double label_smoothing = 0.0;
+    std::size_t validation = 0;
     std::vector<std::string> classes = fashion_mnist::class_names();
 
     CLI::App app{"Train an MLP (or a CNN) classifier on Fashion-MNIST (or MNIST) with tapegrad."};
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
     app.add_option("--classes", classes, "class names in label order, comma separated")->delimiter(',')->capture_default_str();
     app.add_flag("--augment", augment, "random 28x28 crops of the image padded by 2 and left-right flips (torchvision's RandomCrop(28, padding=2), RandomHorizontalFlip)");
     app.add_option("--label-smoothing", label_smoothing, "cross_entropy's label_smoothing")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+    app.add_option("--validation", validation, "hold out the last N training images and report the accuracy on them each epoch (to choose settings without looking at the test set)")->capture_default_str();
     app.add_flag("--no-normalize{false}", normalize, "do not normalise inputs by the training mean/std");
     app.add_flag("--plain-sgd{false}", nesterov, "classical momentum instead of Nesterov");
     if (int status = examples::parse_command_line(app, argc, argv); status >= 0) return status;
@@ -60,10 +63,12 @@ int main(int argc, char** argv) {
     if (optimizer != "sgd") run_flags.settings["--optimizer"] = optimizer;
     if (augment) run_flags.settings["--augment"] = "true";
     if (label_smoothing != 0) run_flags.settings["--label-smoothing"] = setting(label_smoothing);
+    if (validation != 0) run_flags.settings["--validation"] = setting(validation);
 
     return examples::exit_status_of(std::cerr, [&] {
         // ---- data: bytes on disk, turned into normalised floats as each batch is gathered
         fashion_mnist::Data data = fashion_mnist::load(data_dir, std::cout);
+        const data::MnistBytes held_out = fashion_mnist::hold_out(data.train, validation, std::cout);
         const auto pixels = fashion_mnist::pixel_map(data.train, normalize, std::cout);
         // the normalisation is part of the model: the checkpoint keeps it (as the settings' "pixel-map")
         run_flags.settings["pixel-map"] = "0->" + examples::setting(double(pixels[0])) + " 255->" +
@@ -147,8 +152,12 @@ int main(int argc, char** argv) {
             }
             if (sched) sched->step();
             const auto test = fashion_mnist::evaluate(model, data.test, pixels);
-            if (!run.end_epoch(epoch, progress, {{"test_loss", test.loss}, {"test_accuracy", test.accuracy}}))
-                return run.diverged();
+            std::map<std::string, double> figures{{"test_loss", test.loss}, {"test_accuracy", test.accuracy}};
+            if (validation) {
+                const auto val = fashion_mnist::evaluate(model, held_out, pixels);
+                figures["val_loss"] = val.loss, figures["val_accuracy"] = val.accuracy;
+            }
+            if (!run.end_epoch(epoch, progress, figures)) return run.diverged();
         }
 
         // ---- how well it does, class by class
