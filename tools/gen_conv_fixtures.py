@@ -133,6 +133,7 @@ def cases():
     x[0, 0, 0, 1] = float("nan"); x[0, 0, 1, 0] = float("nan"); x[0, 1, 3, 3] = float("-inf")
     x[0, 1, 4:6, 4:6] = float("-inf")
     c += maxp(x, (2, 2))                                                            # NaN, -inf
+    c += maxp(rnd(1, 2, 7, 5), (2, 2))                                              # odd sizes, floor mode
     # avg_pool2d
     c += avgp(rnd(2, 3, 6, 6), (2, 2))
     c += avgp(rnd(1, 2, 7, 5), (3, 2), stride=(2, 1), padding=(1, 1))

@@ -82,6 +82,17 @@ template <class T> void im2col(const T* x, const ConvGeo& g, T* cols, std::size_
             }
 }
 
+// Σ r[0..n) in 8 interleaved partial sums, added up at the end: one fixed order (so results are
+// reproducible), and the compiler keeps the 8 lanes in one vector instead of waiting on each add.
+template <class T> T sum_lanes(const T* r, std::size_t n) {
+    T acc[8] = {};
+    std::size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (std::size_t j = 0; j < 8; ++j) acc[j] += r[k + j];
+    for (std::size_t j = 0; k < n; ++k, ++j) acc[j] += r[k];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
 // The adjoint of im2col: x[c][ih][iw] += cols[…] for every column entry inside the image.
 template <class T> void col2im_add(const T* cols, const ConvGeo& g, T* x, std::size_t ld) {
     for (std::size_t c = 0; c < g.C; ++c)
@@ -214,12 +225,7 @@ Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T
                       T* gb = bias.grad_buffer(acc).data();
                       if (!acc) std::fill(gb, gb + O, T(0));
                       for (std::size_t n = 0; n < N; ++n)
-                          for (std::size_t o = 0; o < O; ++o) {
-                              const T* r = G + (n * O + o) * HoWo;
-                              T s = T(0);
-                              for (std::size_t k = 0; k < HoWo; ++k) s += r[k];
-                              gb[o] += s;
-                          }
+                          for (std::size_t o = 0; o < O; ++o) gb[o] += sum_lanes(G + (n * O + o) * HoWo, HoWo);
                   }
                   if (!want_x && !want_w) return;
                   T* gx = nullptr;
@@ -343,41 +349,65 @@ template <class T> Tensor<T> max_pool2d(const Tensor<T>& input, const MaxPool2dO
     std::shared_ptr<i64[]> idx(new i64[P * HoWo]);  // every entry is written below: no zero-fill
     const T* px = input.value().data();
     T* py = Y.data();
-    // Per output row, the window is scanned element by element — rows ih, then columns j — as torch
-    // scans it, but with the outputs of the row as the inner loop, so the compiler keeps the running
-    // maxima in vector registers and selects without branches (which element wins is data: a
-    // branch per element mispredicts half the time).
-    std::vector<i64> first(Wo);  // per ow: the first column inside the input, or W if none
-    std::vector<std::size_t> jlo(k.w), jhi(k.w);  // per window column j: the ow with 0 ≤ ow·sw − pw + j·dw < W
-    for (std::size_t ow = 0; ow < Wo; ++ow) {
-        i64 w0 = i64(ow * st.w) - i64(pad.w);
-        const i64 w1 = std::min<i64>(w0 + i64((k.w - 1) * dl.w) + 1, i64(p.W));
-        while (w0 < 0) w0 += i64(dl.w);
-        first[ow] = w0 < w1 ? w0 : i64(p.W);
-    }
-    for (std::size_t j = 0; j < k.w; ++j) {
-        const i64 off = i64(j * dl.w) - i64(pad.w);
-        const i64 lo = off >= 0 ? 0 : (-off + i64(st.w) - 1) / i64(st.w);
-        const i64 hi = i64(p.W) - off <= 0 ? 0 : std::min<i64>((i64(p.W) - off + i64(st.w) - 1) / i64(st.w), i64(Wo));
-        jlo[j] = std::size_t(std::min(lo, hi)), jhi[j] = std::size_t(hi);
-    }
-    for (std::size_t q = 0; q < P; ++q) {
-        const T* x = px + q * HW;
-        for (std::size_t oh = 0; oh < Ho; ++oh) {
-            i64 h0 = i64(oh * st.h) - i64(pad.h);
-            const i64 h1 = std::min<i64>(h0 + i64((k.h - 1) * dl.h) + 1, i64(p.H));
-            while (h0 < 0) h0 += i64(dl.h);
-            T* mv = py + q * HoWo + oh * Wo;
-            i64* mi = idx.get() + q * HoWo + oh * Wo;
-            for (std::size_t ow = 0; ow < Wo; ++ow) {
-                mv[ow] = -std::numeric_limits<T>::infinity();
-                mi[ow] = h0 < h1 && first[ow] < i64(p.W) ? h0 * i64(p.W) + first[ow] : -1;
-            }
-            for (i64 ih = h0; ih < h1; ih += i64(dl.h))
-                for (std::size_t j = 0; j < k.w; ++j) {
-                    const i64 off = ih * i64(p.W) + i64(j * dl.w) - i64(pad.w);  // + ow·sw: the element
-                    max_scan(x + off, st.w, off, jlo[j], jhi[j], mv, mi);
+    const bool pool_2x2 = k.h == 2 && k.w == 2 && st.h == 2 && st.w == 2 && pad.h == 0 && pad.w == 0 && dl.h == 1 &&
+                          dl.w == 1 && 2 * Ho <= p.H && 2 * Wo <= p.W;  // every window inside the input
+    if (pool_2x2) {  // the usual case: four values per output, in registers, in torch's order
+        for (std::size_t q = 0; q < P; ++q)
+            for (std::size_t oh = 0; oh < Ho; ++oh) {
+                const i64 r0 = i64(2 * oh * p.W), r1 = r0 + i64(p.W);
+                const T* x = px + q * HW;
+                T* mv = py + q * HoWo + oh * Wo;
+                i64* mi = idx.get() + q * HoWo + oh * Wo;
+                for (std::size_t ow = 0; ow < Wo; ++ow) {
+                    const i64 e[4] = {r0 + i64(2 * ow), r0 + i64(2 * ow) + 1, r1 + i64(2 * ow), r1 + i64(2 * ow) + 1};
+                    T m = -std::numeric_limits<T>::infinity();
+                    i64 at = e[0];
+                    for (int t = 0; t < 4; ++t) {
+                        const T v = x[e[t]];
+                        const bool take = (v > m) | (v != v);
+                        m = take ? v : m;
+                        at = take ? e[t] : at;
+                    }
+                    mv[ow] = m, mi[ow] = at;
                 }
+            }
+    } else {
+        // Per output row, the window is scanned element by element — rows ih, then columns j — as torch
+        // scans it, but with the outputs of the row as the inner loop, so the compiler keeps the running
+        // maxima in vector registers and selects without branches (which element wins is data: a
+        // branch per element mispredicts half the time).
+        std::vector<i64> first(Wo);  // per ow: the first column inside the input, or W if none
+        std::vector<std::size_t> jlo(k.w), jhi(k.w);  // per window column j: the ow with 0 ≤ ow·sw − pw + j·dw < W
+        for (std::size_t ow = 0; ow < Wo; ++ow) {
+            i64 w0 = i64(ow * st.w) - i64(pad.w);
+            const i64 w1 = std::min<i64>(w0 + i64((k.w - 1) * dl.w) + 1, i64(p.W));
+            while (w0 < 0) w0 += i64(dl.w);
+            first[ow] = w0 < w1 ? w0 : i64(p.W);
+        }
+        for (std::size_t j = 0; j < k.w; ++j) {
+            const i64 off = i64(j * dl.w) - i64(pad.w);
+            const i64 lo = off >= 0 ? 0 : (-off + i64(st.w) - 1) / i64(st.w);
+            const i64 hi = i64(p.W) - off <= 0 ? 0 : std::min<i64>((i64(p.W) - off + i64(st.w) - 1) / i64(st.w), i64(Wo));
+            jlo[j] = std::size_t(std::min(lo, hi)), jhi[j] = std::size_t(hi);
+        }
+        for (std::size_t q = 0; q < P; ++q) {
+            const T* x = px + q * HW;
+            for (std::size_t oh = 0; oh < Ho; ++oh) {
+                i64 h0 = i64(oh * st.h) - i64(pad.h);
+                const i64 h1 = std::min<i64>(h0 + i64((k.h - 1) * dl.h) + 1, i64(p.H));
+                while (h0 < 0) h0 += i64(dl.h);
+                T* mv = py + q * HoWo + oh * Wo;
+                i64* mi = idx.get() + q * HoWo + oh * Wo;
+                for (std::size_t ow = 0; ow < Wo; ++ow) {
+                    mv[ow] = -std::numeric_limits<T>::infinity();
+                    mi[ow] = h0 < h1 && first[ow] < i64(p.W) ? h0 * i64(p.W) + first[ow] : -1;
+                }
+                for (i64 ih = h0; ih < h1; ih += i64(dl.h))
+                    for (std::size_t j = 0; j < k.w; ++j) {
+                        const i64 off = ih * i64(p.W) + i64(j * dl.w) - i64(pad.w);  // + ow·sw: the element
+                        max_scan(x + off, st.w, off, jlo[j], jhi[j], mv, mi);
+                    }
+            }
         }
     }
     Tensor<T> out(std::move(Y));
