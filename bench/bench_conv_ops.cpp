@@ -31,6 +31,10 @@ static double median_ms(int reps, const std::function<void()>& f) {
 
 int main(int argc, char** argv) {
     const int threads = argc > 1 ? std::atoi(argv[1]) : 1, reps = argc > 2 ? std::atoi(argv[2]) : 20;
+    if (threads < 1 || reps < 1 || argc > 3) {
+        std::fprintf(stderr, "usage: %s [threads >= 1] [repetitions >= 1]\n", argv[0]);
+        return 2;
+    }
     set_num_threads(threads);
     Generator g(0);
     auto conv = [&](std::size_t cin, std::size_t cout, std::size_t hw) {
