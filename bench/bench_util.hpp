@@ -2,8 +2,6 @@
 // bench/README.md around whatever model and optimizer the program builds), memory readings and
 // the one JSON line they print.
 #pragma once
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -21,18 +19,9 @@
 #include <tapegrad/optim/optimizer.hpp>
 #include <tapegrad/tapegrad.hpp>
 
+#include "memory.hpp"
+
 namespace bench {
-inline double rss_mb() {
-    std::ifstream f("/proc/self/statm");
-    long pages = 0, resident = 0;
-    f >> pages >> resident;
-    return double(resident) * double(::sysconf(_SC_PAGESIZE)) / 1048576.0;
-}
-inline double peak_rss_mb() {
-    rusage u{};
-    ::getrusage(RUSAGE_SELF, &u);
-    return double(u.ru_maxrss) / 1024.0;
-}
 // Test accuracy, batches of 250 (activations of 1000-image batches pass glibc's 32 MB mmap limit and
 // are faulted in afresh every time), no tape.
 inline double accuracy(tapegrad::nn::Module<float>& model, const tapegrad::data::MnistBytes& test) {

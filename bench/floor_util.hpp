@@ -1,6 +1,5 @@
 // What floor_mlp and floor_cnn share: their three flags, random operands, and the JSON line.
 #pragma once
-#include <sys/resource.h>
 
 #include <cblas.h>
 
@@ -11,14 +10,12 @@
 #include <random>
 #include <vector>
 
+#include "memory.hpp"
+
 namespace floor_util {
+using bench::peak_rss_mb;
 constexpr int kTrain = 60000;  // images per epoch
 
-inline double peak_rss_mb() {
-    rusage u{};
-    ::getrusage(RUSAGE_SELF, &u);
-    return double(u.ru_maxrss) / 1024.0;
-}
 
 inline int usage(const char* argv0) {
     std::fprintf(stderr, "usage: %s [--threads N] [--batch-size N] [--epochs N]\n", argv0);

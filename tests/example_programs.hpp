@@ -12,13 +12,31 @@
 #include <string>
 #include <vector>
 
+#include <catch2/catch.hpp>
 #include <tapegrad/core/random.hpp>
+#include <tapegrad/io/npz.hpp>
 
 namespace test_programs {
 namespace fs = std::filesystem;
 
 // build/examples/<name>
 inline fs::path example_binary(const std::string& name) { return fs::path(TAPEGRAD_EXAMPLES_DIR) / name; }
+
+// Checks that two checkpoints hold the same arrays under the same names, byte for byte, apart
+// from timings ("seconds"); returns how many arrays were compared.
+inline std::size_t check_same_checkpoints(const std::string& x, const std::string& y) {
+    const auto a = tapegrad::io::load_npz(x), b = tapegrad::io::load_npz(y);
+    REQUIRE(a.size() == b.size());
+    std::size_t compared = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (a[i].first.find("seconds") != std::string::npos) continue;
+        INFO(a[i].first);
+        CHECK(a[i].first == b[i].first);
+        CHECK(a[i].second.bytes == b[i].second.bytes);
+        ++compared;
+    }
+    return compared;
+}
 
 struct ProgramRun {
     int code;  // the exit status, or 128 + signal when it died of one

@@ -1,8 +1,6 @@
 // What the libtorch peers share: reading Fashion-MNIST's gzip IDX files with zlib (tapegrad is
 // deliberately not linked in), memory readings.
 #pragma once
-#include <sys/resource.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -26,18 +24,11 @@
 extern "C" void openblas_set_num_threads(int num_threads);
 extern "C" int openblas_get_num_threads(void);
 
+#include "../memory.hpp"
+
 namespace peer {
-inline double rss_mb() {
-    std::ifstream f("/proc/self/statm");
-    long pages = 0, resident = 0;
-    f >> pages >> resident;
-    return double(resident) * double(::sysconf(_SC_PAGESIZE)) / 1048576.0;
-}
-inline double peak_rss_mb() {
-    rusage u{};
-    ::getrusage(RUSAGE_SELF, &u);
-    return double(u.ru_maxrss) / 1024.0;
-}
+using bench::peak_rss_mb;
+using bench::rss_mb;
 
 // Whole gzip file into memory.
 inline std::vector<unsigned char> read_gz(const std::string& path) {
