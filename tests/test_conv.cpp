@@ -6,6 +6,9 @@
 
 #include <cmath>
 
+#include <xtensor/xview.hpp>
+#include <xtensor/xmath.hpp>
+
 #include <tapegrad/tapegrad.hpp>
 
 #include "fixture.hpp"
@@ -206,4 +209,34 @@ TEST_CASE("conv2d: the positional and chained forms agree, and batch 0 gives an 
     CHECK(max_pool2d(x, 2).shape() == Shape{2, 3, 3, 3});
     CHECK(max_pool2d(x, 3, 2, 1, 1, true).shape() == Shape{2, 3, 4, 4});  // ceil_mode
     CHECK(avg_pool2d(x, {2, 3}).shape() == Shape{2, 3, 3, 2});
+}
+
+// The batch is cut into chunks that do not depend on the thread count, and chunk results are summed in
+// one order: 1 and 2 threads give the same bits (batch 64, several chunks, groups, padding, the 2×2
+// pooling fast path and the general one), and the values agree with one image at a time (to rounding:
+// a GEMM's blocking, and so its sums, depend on its width).
+TEST_CASE("conv2d and max_pool2d: the same bits at 1 and 2 threads", "[conv][threads]") {
+    const int before = get_num_threads();
+    auto run = [](int threads) {
+        set_num_threads(threads);
+        Generator gen(11);
+        Tensor<float> x = rand<float>({64, 8, 14, 14}, gen).requires_grad_();
+        Tensor<float> w = rand<float>({16, 4, 3, 3}, gen).requires_grad_(), b = rand<float>({16}, gen).requires_grad_();
+        Tensor<float> y = conv2d(x, w, b, Conv2dFuncOptions().padding(1).groups(2));
+        Tensor<float> z = sum(max_pool2d(y, 2)) + sum(max_pool2d(y, MaxPool2dOptions(3).stride(2).padding(1)));
+        z.backward();
+        return std::vector<xt::xarray<float>>{y.value(), x.grad(), w.grad(), b.grad()};
+    };
+    const auto one = run(1), two = run(2);
+    set_num_threads(before);
+    REQUIRE(one.size() == two.size());
+    for (std::size_t i = 0; i < one.size(); ++i) CHECK(one[i] == two[i]);
+    // the chunked forward against each image alone
+    Generator gen(11);
+    Tensor<float> x = rand<float>({64, 8, 14, 14}, gen), w = rand<float>({16, 4, 3, 3}, gen), b = rand<float>({16}, gen);
+    for (std::size_t n : {0, 31, 63}) {
+        Tensor<float> xn = Tensor<float>(xt::xarray<float>(xt::view(x.value(), xt::range(n, n + 1))));
+        const xt::xarray<float> yn = conv2d(xn, w, b, Conv2dFuncOptions().padding(1).groups(2)).value();
+        CHECK(xt::allclose(yn, xt::xarray<float>(xt::view(one[0], xt::range(n, n + 1))), 1e-5, 1e-6));
+    }
 }

@@ -4,6 +4,8 @@
 // BLAS's int, and gradcheck on aliased outputs and NaN Jacobians.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cmath>
 #include <functional>
@@ -391,4 +393,42 @@ TEST_CASE("gradcheck: NaN in either Jacobian is a mismatch reported as NaN", "[g
     CHECK(a.mismatches == 4);  // g·NaN is NaN in every entry, the zeros of the one-hot seed included
     CHECK(std::isnan(a.analytical));
     CHECK(std::isnan(a.max_error));
+}
+
+// ---------------------------------------------------------------- the thread pool
+
+TEST_CASE("parallel_for: the parts cover 0..n once, errors come back, nested calls run serially", "[numerics][threads]") {
+    const int before = get_num_threads();
+    for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        for (std::size_t n : {0, 1, 2, 5, 64}) {
+            std::vector<int> hits(n, 0);
+            std::atomic<int> calls{0}, empty{0};  // (Catch's CHECK is not for other threads)
+            detail::parallel_for(n, [&](std::size_t b, std::size_t e) {
+                ++calls;
+                if (b >= e) ++empty;
+                for (std::size_t i = b; i < e; ++i) ++hits[i];
+            });
+            CHECK(empty.load() == 0);
+            CHECK(std::count(hits.begin(), hits.end(), 1) == std::ptrdiff_t(n));
+            CHECK(calls.load() == int(std::min<std::size_t>(n, std::size_t(threads))));
+        }
+        // an exception in any part, the first part or another, reaches the caller; the pool still works
+        for (std::size_t bad : {0, 63}) {
+            CHECK_THROWS_WITH(detail::parallel_for(64, [&](std::size_t b, std::size_t e) {
+                                  if (bad >= b && bad < e) throw ValueError("part failed");
+                              }),
+                              "part failed");
+        }
+        std::atomic<int> inner_calls{0}, whole{0};
+        detail::parallel_for(4, [&](std::size_t, std::size_t) {
+            detail::parallel_for(8, [&](std::size_t b, std::size_t e) {
+                ++inner_calls;
+                if (b == 0 && e == 8) ++whole;
+            });
+        });
+        CHECK(inner_calls.load() == std::min(threads, 4));
+        CHECK(whole.load() == inner_calls.load());
+    }
+    set_num_threads(before);
 }

@@ -45,6 +45,20 @@ template <class T> T* scratch(int which, std::size_t n) {
     return bufs[which].data();
 }
 
+// The batch cut into `count` chunks of consecutive images, chunk c starting at image first(c).
+struct ChunkPlan {
+    std::size_t N = 0, count = 0;
+    std::size_t first(std::size_t c) const { return c * N / count; }
+};
+// About 2^18 elements per chunk at `per_image` each, an even count when more than one, never more
+// chunks than images; nothing here depends on the thread count.
+inline ChunkPlan plan_chunks(std::size_t N, std::size_t per_image) {
+    const std::size_t target = std::size_t(1) << 18, total = N * std::max<std::size_t>(1, per_image);
+    std::size_t count = std::max<std::size_t>(1, (total + target - 1) / target);
+    if (count > 1 && count % 2 == 1) ++count;
+    return {N, std::min(count, N)};
+}
+
 struct ConvGeo {
     std::size_t C, H, W, kh, kw, sh, sw, dh, dw, Ho, Wo;
     i64 pt, pl;  // top / left padding (bottom / right are implied by Ho, Wo)
@@ -52,7 +66,12 @@ struct ConvGeo {
 
 // cols[(c·kh + i)·kw + j][oh·Wo + ow] = x[c][oh·sh − pt + i·dh][ow·sw − pl + j·dw] (0 outside) for
 // one image of C channels; rows `ld` apart (several images side by side share one column matrix).
-template <class T> void im2col(const T* x, const ConvGeo& g, T* cols, std::size_t ld) {
+#if defined(__GNUC__) && !defined(__clang__)
+#define TAPEGRAD_NO_MEMCPY_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define TAPEGRAD_NO_MEMCPY_CALLS
+#endif
+template <class T> TAPEGRAD_NO_MEMCPY_CALLS void im2col(const T* x, const ConvGeo& g, T* cols, std::size_t ld) {
     for (std::size_t c = 0; c < g.C; ++c)
         for (std::size_t i = 0; i < g.kh; ++i)
             for (std::size_t j = 0; j < g.kw; ++j) {
@@ -72,8 +91,9 @@ template <class T> void im2col(const T* x, const ConvGeo& g, T* cols, std::size_
                     }
                     const T* src = x + (c * g.H + std::size_t(ih)) * g.W;
                     std::fill(dst, dst + owl, T(0));
-                    if (owh > owl && g.sw == 1) {
-                        std::copy(src + (i64(owl) + off_w), src + (i64(owh) + off_w), dst + owl);
+                    if (owh > owl && g.sw == 1) {  // rows are short (tens of pixels): a loop, not a memmove call
+                        const T* s = src + (i64(owl) + off_w);
+                        for (std::size_t k = 0; k < owh - owl; ++k) dst[owl + k] = s[k];
                     } else {
                         for (std::size_t ow = owl; ow < owh; ++ow) dst[ow] = src[i64(ow * g.sw) + off_w];
                     }
@@ -185,36 +205,41 @@ Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T
                       i64(pt), i64(pl)};
     const std::size_t N = p.N, HoWo = geo.Ho * geo.Wo, Og = O / groups, Kg = Cg * kh * kw, K = p.C * kh * kw,
                       CHW = p.C * p.H * p.W;
-    // The batch is folded into the GEMMs: B images' columns side by side, (K, B·HoWo), so each
-    // group is one GEMM of (O/groups, B·HoWo) per chunk of B images (at most ~8M column elements).
-    const std::size_t B = std::max<std::size_t>(1, std::min<std::size_t>(N, (std::size_t(1) << 18) / std::max<std::size_t>(1, K * HoWo)));
+    // The batch is folded into the GEMMs: the images of a chunk have their columns side by side,
+    // (K, b·HoWo), so each group is one GEMM of (O/groups, b·HoWo) per chunk. Chunks hold about 2^18
+    // column elements (columns and GEMM stay in cache), an even number of them when there are several
+    // (two threads share them evenly); they are the unit of parallel work and fix the order in which
+    // the weight gradient is summed, whatever the thread count.
+    const ChunkPlan plan = plan_chunks(N, K * HoWo);
 
     xt::xarray<T> Y = xt::xarray<T>::from_shape(out_shape(p, O, geo.Ho, geo.Wo));
     T* py = Y.data();
     const T* px = input.value().data();
     const T* pw = weight.value().data();
     const T* pbias = bias.defined() ? bias.value().data() : nullptr;
-    for (std::size_t n0 = 0; n0 < N; n0 += B) {
-        const std::size_t b = std::min(B, N - n0), ld = b * HoWo;
-        T* cols = scratch<T>(0, K * ld);
-        T* tmp = scratch<T>(1, O * ld);
-        for (std::size_t n = 0; n < b; ++n) im2col(px + (n0 + n) * CHW, geo, cols + n * HoWo, ld);
-        for (std::size_t gi = 0; gi < groups; ++gi)
-            detail::gemm("conv2d", false, false, Og, ld, Kg, T(1), pw + gi * Og * Kg, Kg, cols + gi * Kg * ld, ld, T(0),
-                         tmp + gi * Og * ld, ld);
-        // (O, b·HoWo) → (b, O, HoWo), plus the bias
-        for (std::size_t n = 0; n < b; ++n)
-            for (std::size_t o = 0; o < O; ++o) {
-                const T* src = tmp + o * ld + n * HoWo;
-                T* dst = py + ((n0 + n) * O + o) * HoWo;
-                const T bo = pbias ? pbias[o] : T(0);
-                for (std::size_t k = 0; k < HoWo; ++k) dst[k] = src[k] + bo;
-            }
-    }
+    detail::parallel_for(plan.count, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c) {
+            const std::size_t n0 = plan.first(c), b = plan.first(c + 1) - n0, ld = b * HoWo;
+            T* cols = scratch<T>(0, K * ld);
+            T* tmp = scratch<T>(1, O * ld);
+            for (std::size_t n = 0; n < b; ++n) im2col(px + (n0 + n) * CHW, geo, cols + n * HoWo, ld);
+            for (std::size_t gi = 0; gi < groups; ++gi)
+                detail::gemm("conv2d", false, false, Og, ld, Kg, T(1), pw + gi * Og * Kg, Kg, cols + gi * Kg * ld, ld,
+                             T(0), tmp + gi * Og * ld, ld);
+            // (O, b·HoWo) → (b, O, HoWo), plus the bias
+            for (std::size_t n = 0; n < b; ++n)
+                for (std::size_t o = 0; o < O; ++o) {
+                    const T* src = tmp + o * ld + n * HoWo;
+                    T* dst = py + ((n0 + n) * O + o) * HoWo;
+                    const T bo = pbias ? pbias[o] : T(0);
+                    for (std::size_t k = 0; k < HoWo; ++k) dst[k] = src[k] + bo;
+                }
+        }
+    });
     Tensor<T> out(std::move(Y));
     if (!needs_grad({input, weight, bias})) return out;
     record<T>(out, "conv2d", {input, weight, bias},
-              [input, weight, bias, geo, N, O, Og, Kg, K, groups, CHW, B](const xt::xarray<T>& g, const xt::xarray<T>&) {
+              [input, weight, bias, geo, N, O, Og, Kg, K, groups, CHW, plan](const xt::xarray<T>& g, const xt::xarray<T>&) {
                   const T* G = g.data();
                   const std::size_t HoWo = geo.Ho * geo.Wo;
                   const T* px = input.value().data();
@@ -238,28 +263,44 @@ Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T
                       gw = weight.grad_buffer(acc).data();
                       if (!acc) std::fill(gw, gw + O * Kg, T(0));
                   }
-                  for (std::size_t n0 = 0; n0 < N; n0 += B) {
-                      const std::size_t b = std::min(B, N - n0), ld = b * HoWo;
-                      // g of these images as (O, b·HoWo)
-                      T* Gt = scratch<T>(1, O * ld);
-                      for (std::size_t n = 0; n < b; ++n)
-                          for (std::size_t o = 0; o < O; ++o)
-                              std::copy(G + ((n0 + n) * O + o) * HoWo, G + ((n0 + n) * O + o + 1) * HoWo, Gt + o * ld + n * HoWo);
-                      if (want_w) {
-                          T* cols = scratch<T>(0, K * ld);
-                          for (std::size_t n = 0; n < b; ++n) im2col(px + (n0 + n) * CHW, geo, cols + n * HoWo, ld);
-                          for (std::size_t gi = 0; gi < groups; ++gi)
-                              detail::gemm("conv2d", false, true, Og, Kg, ld, T(1), Gt + gi * Og * ld, ld, cols + gi * Kg * ld,
-                                           ld, T(1), gw + gi * Og * Kg, Kg);
+                  // each chunk's weight gradient on its own (several chunks), added to gw in chunk order below
+                  const std::size_t OK = O * Kg;
+                  std::unique_ptr<T[]> parts(want_w && plan.count > 1 ? new T[plan.count * OK] : nullptr);
+                  detail::parallel_for(plan.count, [&](std::size_t c0, std::size_t c1) {
+                      for (std::size_t c = c0; c < c1; ++c) {
+                          const std::size_t n0 = plan.first(c), b = plan.first(c + 1) - n0, ld = b * HoWo;
+                          // g of these images as (O, b·HoWo): as it is for one image, else side by side
+                          const T* Gt = G + n0 * O * HoWo;
+                          if (b > 1) {
+                              T* t = scratch<T>(1, O * ld);
+                              for (std::size_t n = 0; n < b; ++n)
+                                  for (std::size_t o = 0; o < O; ++o)
+                                      std::copy(G + ((n0 + n) * O + o) * HoWo, G + ((n0 + n) * O + o + 1) * HoWo,
+                                                t + o * ld + n * HoWo);
+                              Gt = t;
+                          }
+                          if (want_w) {
+                              T* cols = scratch<T>(0, K * ld);
+                              for (std::size_t n = 0; n < b; ++n) im2col(px + (n0 + n) * CHW, geo, cols + n * HoWo, ld);
+                              T* dst = parts ? parts.get() + c * OK : gw;
+                              for (std::size_t gi = 0; gi < groups; ++gi)
+                                  detail::gemm("conv2d", false, true, Og, Kg, ld, T(1), Gt + gi * Og * ld, ld,
+                                               cols + gi * Kg * ld, ld, parts ? T(0) : T(1), dst + gi * Og * Kg, Kg);
+                          }
+                          if (want_x) {
+                              T* dcols = scratch<T>(2, K * ld);
+                              for (std::size_t gi = 0; gi < groups; ++gi)
+                                  detail::gemm("conv2d", true, false, Kg, ld, Og, T(1), pw + gi * Og * Kg, Kg,
+                                               Gt + gi * Og * ld, ld, T(0), dcols + gi * Kg * ld, ld);
+                              for (std::size_t n = 0; n < b; ++n) col2im_add(dcols + n * HoWo, geo, gx + (n0 + n) * CHW, ld);
+                          }
                       }
-                      if (want_x) {
-                          T* dcols = scratch<T>(2, K * ld);
-                          for (std::size_t gi = 0; gi < groups; ++gi)
-                              detail::gemm("conv2d", true, false, Kg, ld, Og, T(1), pw + gi * Og * Kg, Kg, Gt + gi * Og * ld, ld,
-                                           T(0), dcols + gi * Kg * ld, ld);
-                          for (std::size_t n = 0; n < b; ++n) col2im_add(dcols + n * HoWo, geo, gx + (n0 + n) * CHW, ld);
+                  });
+                  if (parts)
+                      for (std::size_t c = 0; c < plan.count; ++c) {
+                          const T* pc = parts.get() + c * OK;
+                          for (std::size_t k = 0; k < OK; ++k) gw[k] += pc[k];
                       }
-                  }
               });
     return out;
 }
@@ -336,6 +377,31 @@ void max_scan(const T* __restrict xs, std::size_t sw, i64 off, std::size_t lo, s
         mi[ow] = take ? e : c;
     }
 }
+// max_pool2d 2×2, stride 2, no padding, every window inside the input, on planes [q0, q1): the four
+// values of a window in registers, compared in torch's order.
+template <class T>
+void max_pool_2x2(const T* __restrict px, T* __restrict py, i64* __restrict idx, std::size_t q0, std::size_t q1,
+                  std::size_t H, std::size_t W, std::size_t Ho, std::size_t Wo) {
+    for (std::size_t q = q0; q < q1; ++q)
+        for (std::size_t oh = 0; oh < Ho; ++oh) {
+            const i64 r0 = i64(2 * oh * W), r1 = r0 + i64(W);
+            const T* x = px + q * H * W;
+            T* mv = py + q * Ho * Wo + oh * Wo;
+            i64* mi = idx + q * Ho * Wo + oh * Wo;
+            for (std::size_t ow = 0; ow < Wo; ++ow) {
+                const i64 e[4] = {r0 + i64(2 * ow), r0 + i64(2 * ow) + 1, r1 + i64(2 * ow), r1 + i64(2 * ow) + 1};
+                T m = -std::numeric_limits<T>::infinity();
+                i64 at = e[0];
+                for (int t = 0; t < 4; ++t) {
+                    const T v = x[e[t]];
+                    const bool take = (v > m) | (v != v);
+                    m = take ? v : m;
+                    at = take ? e[t] : at;
+                }
+                mv[ow] = m, mi[ow] = at;
+            }
+        }
+}
 }  // namespace
 
 template <class T> Tensor<T> max_pool2d(const Tensor<T>& input, const MaxPool2dOptions& opt) {
@@ -352,25 +418,9 @@ template <class T> Tensor<T> max_pool2d(const Tensor<T>& input, const MaxPool2dO
     const bool pool_2x2 = k.h == 2 && k.w == 2 && st.h == 2 && st.w == 2 && pad.h == 0 && pad.w == 0 && dl.h == 1 &&
                           dl.w == 1 && 2 * Ho <= p.H && 2 * Wo <= p.W;  // every window inside the input
     if (pool_2x2) {  // the usual case: four values per output, in registers, in torch's order
-        for (std::size_t q = 0; q < P; ++q)
-            for (std::size_t oh = 0; oh < Ho; ++oh) {
-                const i64 r0 = i64(2 * oh * p.W), r1 = r0 + i64(p.W);
-                const T* x = px + q * HW;
-                T* mv = py + q * HoWo + oh * Wo;
-                i64* mi = idx.get() + q * HoWo + oh * Wo;
-                for (std::size_t ow = 0; ow < Wo; ++ow) {
-                    const i64 e[4] = {r0 + i64(2 * ow), r0 + i64(2 * ow) + 1, r1 + i64(2 * ow), r1 + i64(2 * ow) + 1};
-                    T m = -std::numeric_limits<T>::infinity();
-                    i64 at = e[0];
-                    for (int t = 0; t < 4; ++t) {
-                        const T v = x[e[t]];
-                        const bool take = (v > m) | (v != v);
-                        m = take ? v : m;
-                        at = take ? e[t] : at;
-                    }
-                    mv[ow] = m, mi[ow] = at;
-                }
-            }
+        detail::parallel_for(P, [px, py, ix = idx.get(), H = p.H, W = p.W, Ho = Ho, Wo = Wo](std::size_t q0, std::size_t q1) {
+            max_pool_2x2(px, py, ix, q0, q1, H, W, Ho, Wo);
+        });
     } else {
         // Per output row, the window is scanned element by element — rows ih, then columns j — as torch
         // scans it, but with the outputs of the row as the inner loop, so the compiler keeps the running
@@ -390,7 +440,8 @@ template <class T> Tensor<T> max_pool2d(const Tensor<T>& input, const MaxPool2dO
             const i64 hi = i64(p.W) - off <= 0 ? 0 : std::min<i64>((i64(p.W) - off + i64(st.w) - 1) / i64(st.w), i64(Wo));
             jlo[j] = std::size_t(std::min(lo, hi)), jhi[j] = std::size_t(hi);
         }
-        for (std::size_t q = 0; q < P; ++q) {
+        detail::parallel_for(P, [&](std::size_t q0, std::size_t q1) {
+        for (std::size_t q = q0; q < q1; ++q) {
             const T* x = px + q * HW;
             for (std::size_t oh = 0; oh < Ho; ++oh) {
                 i64 h0 = i64(oh * st.h) - i64(pad.h);
@@ -409,6 +460,7 @@ template <class T> Tensor<T> max_pool2d(const Tensor<T>& input, const MaxPool2dO
                     }
             }
         }
+        });
     }
     Tensor<T> out(std::move(Y));
     if (!needs_grad({input})) return out;
@@ -418,9 +470,11 @@ template <class T> Tensor<T> max_pool2d(const Tensor<T>& input, const MaxPool2dO
         if (!acc) std::fill(gx, gx + P * HW, T(0));
         const T* G = g.data();
         const i64* id = idx.get();
-        for (std::size_t q = 0; q < P; ++q)
-            for (std::size_t o = 0; o < HoWo; ++o)
-                if (id[q * HoWo + o] >= 0) gx[q * HW + std::size_t(id[q * HoWo + o])] += G[q * HoWo + o];
+        detail::parallel_for(P, [&](std::size_t q0, std::size_t q1) {  // planes apart: no two parts write one element
+            for (std::size_t q = q0; q < q1; ++q)
+                for (std::size_t o = 0; o < HoWo; ++o)
+                    if (id[q * HoWo + o] >= 0) gx[q * HW + std::size_t(id[q * HoWo + o])] += G[q * HoWo + o];
+        });
     });
     return out;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Private helpers shared by the op implementations (not installed).
 #include <algorithm>
+#include <functional>
 
 #include <xtensor/xarray.hpp>
 
@@ -24,6 +25,13 @@ template <class A> Shape shape_of_any(const A& a) { return Shape(a.shape().begin
 template <class T>
 void gemm(const char* op, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
           std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc);
+
+// f(begin, end) over a split of [0, n) into at most get_num_threads() contiguous parts, run on
+// tapegrad's pool with the calling thread taking the first part; returns when all are done and
+// rethrows the first exception a part threw. GEMMs inside a part are single-threaded. Serial when
+// one thread is set, inside another parallel_for, or while another thread's job holds the pool.
+// Callers cut their work into pieces that do not depend on the thread count, so results do not.
+void parallel_for(std::size_t n, const std::function<void(std::size_t, std::size_t)>& f);
 
 // Accumulates g into x's gradient, summing broadcast dims back to x's shape first.
 template <class T> void accumulate_to(const Tensor<T>& x, const xt::xarray<T>& g) {
