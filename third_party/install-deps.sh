@@ -15,6 +15,7 @@ packages=(
   libzip-dev                                # .npz checkpoints (zip container)
   libcli11-dev                              # example command lines
   nlohmann-json3-dev                        # explainer JSON input/output
+  libgraphviz-dev                           # viz::render_svg (Graphviz's layout library)
   python3-numpy                             # test: numpy.load opens our checkpoints
   dataset-fashion-mnist                     # the demo's data
 )

@@ -7,6 +7,7 @@
 #include "tapegrad/core/errors.hpp"
 #include "tapegrad/core/factory.hpp"
 #include "tapegrad/core/grad_mode.hpp"
+#include "tapegrad/core/graph.hpp"
 #include "tapegrad/core/random.hpp"
 #include "tapegrad/core/sparse_grad.hpp"
 #include "tapegrad/core/tape.hpp"
@@ -54,3 +55,6 @@
 // train: checkpoints, progress, metrics, plots
 #include "tapegrad/train/checkpoint.hpp"
 #include "tapegrad/train/report.hpp"
+
+// viz: the tape as a picture (Graphviz DOT, SVG)
+#include "tapegrad/viz/dot.hpp"

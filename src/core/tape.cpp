@@ -3,7 +3,9 @@
 #include <atomic>
 #include <cmath>
 #include <sstream>
+#include <unordered_set>
 
+#include "tapegrad/core/graph.hpp"
 #include "tapegrad/core/tape.hpp"
 
 namespace tapegrad {
@@ -93,6 +95,18 @@ template <class T> struct TypedNode final : detail::Node {
         if (!o || !o->has_grad) return;
         check_versions(*o);
         fn(o->grad, o->value);
+        if (o->retains_grad) {  // retain_grad(): kept beside the transient one, summed over passes
+            // a pass that fails later puts it back, as it does leaves' gradients
+            detail::on_backward_failure([o, had = o->has_retained, before = o->retained] {
+                o->has_retained = had;
+                o->retained = before;
+            });
+            if (o->has_retained && o->retained.shape() == o->grad.shape())
+                o->retained += o->grad;
+            else
+                o->retained = o->grad;
+            o->has_retained = true;
+        }
         o->has_grad = false;  // a non-leaf's gradient is transient, as in PyTorch
         if (g_anomaly) {
             for (std::size_t k = 0; k < inputs.size(); ++k) {
@@ -207,6 +221,57 @@ template void record<float>(Tensor<float>&, const char*, std::initializer_list<T
                             std::function<void(const xt::xarray<float>&, const xt::xarray<float>&)>);
 template void record<double>(Tensor<double>&, const char*, std::initializer_list<Tensor<double>>,
                              std::function<void(const xt::xarray<double>&, const xt::xarray<double>&)>);
+
+template <class T> Graph<T> graph_of(const Tensor<T>& root) {
+    if (!root.defined()) throw ValueError("graph_of: the tensor is undefined");
+    Graph<T> g;
+    g.root = root;
+    std::vector<TypedNode<T>*> found;
+    std::unordered_set<const detail::Node*> seen;
+    std::vector<detail::Node*> todo;
+    if (root.impl()->node) todo.push_back(root.impl()->node.get());
+    while (!todo.empty()) {  // no recursion: graphs of any depth
+        detail::Node* n = todo.back();
+        todo.pop_back();
+        if (!seen.insert(n).second) continue;
+        if (n->released)
+            throw AutogradError("graph_of: the graph was released by backward() (entry '" + std::string(n->name) +
+                                "' #" + std::to_string(n->seq) +
+                                "); read it before backward, or call backward with retain_graph=true");
+        if (n->tape != g_tape.id)
+            throw AutogradError("graph_of: this tensor's graph is on another thread's tape; one tape per thread");
+        auto* t = dynamic_cast<TypedNode<T>*>(n);
+        if (!t) continue;
+        found.push_back(t);
+        for (const auto& w : t->inputs)
+            if (auto in = w.lock(); in && in->node) todo.push_back(in->node.get());
+    }
+    std::sort(found.begin(), found.end(), [](const TypedNode<T>* a, const TypedNode<T>* b) { return a->seq < b->seq; });
+    std::unordered_set<const void*> leaf_seen;
+    for (const TypedNode<T>* t : found) {
+        GraphEntry<T> e;
+        e.op = t->name;
+        e.seq = t->seq;
+        e.output = Tensor<T>(t->out.lock());
+        for (const auto& w : t->inputs) {
+            auto in = w.lock();
+            e.inputs.push_back(in ? Tensor<T>(in) : Tensor<T>());
+            if (in && !in->node && leaf_seen.insert(in.get()).second) g.leaves.push_back(Tensor<T>(in));
+        }
+        g.entries.push_back(std::move(e));
+    }
+    if (!root.impl()->node) g.leaves.push_back(root);
+    return g;
+}
+
+template <class T> void retain_grads(const Tensor<T>& root) {
+    for (auto& e : graph_of(root).entries)
+        if (e.output.defined()) e.output.retain_grad();
+}
+template Graph<float> graph_of(const Tensor<float>&);
+template Graph<double> graph_of(const Tensor<double>&);
+template void retain_grads(const Tensor<float>&);
+template void retain_grads(const Tensor<double>&);
 
 namespace detail {
 const char* const kSecondBackwardMessage =

@@ -84,8 +84,20 @@ template <class T> Tensor<T>& Tensor<T>::requires_grad_(bool flag) {
 
 template <class T> std::string Tensor<T>::grad_fn() const { return impl_ && impl_->node ? impl_->node->name : ""; }
 
+template <class T> Tensor<T>& Tensor<T>::retain_grad() {
+    check_defined("retain_grad");
+    if (impl_->node) impl_->retains_grad = true;
+    return *this;
+}
+
 template <class T> const typename Tensor<T>::array_type& Tensor<T>::grad() const {
     check_defined("grad");
+    if (impl_->node && impl_->retains_grad) {
+        if (!impl_->has_retained)
+            throw AutogradError("Tensor::grad: this non-leaf (made by '" + std::string(impl_->node->name) +
+                                "') retains its gradient, but no backward pass has reached it yet");
+        return impl_->retained;
+    }
     if (impl_->sparse) detail::densify_sparse_grad(*impl_);  // a row-sparse gradient is made dense on first read
     if (!impl_->has_grad)
         throw AutogradError(
@@ -108,6 +120,13 @@ template <class T> typename Tensor<T>::array_type& Tensor<T>::mutable_grad() {
 
 template <class T> void Tensor<T>::zero_grad(bool set_to_none) {
     if (!impl_) return;
+    if (impl_->node && impl_->has_retained) {  // a retained non-leaf gradient: as a leaf's
+        if (set_to_none)
+            impl_->has_retained = false;
+        else
+            std::fill(impl_->retained.begin(), impl_->retained.end(), T(0));
+        return;
+    }
     impl_->sparse.reset();  // a sparse gradient is dropped either way: zero rows are no rows
     if (!impl_->has_grad) return;
     if (set_to_none) {

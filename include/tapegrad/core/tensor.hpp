@@ -35,6 +35,9 @@ template <class T> struct TensorImpl {
     std::uint64_t version = 0;   // bumped by every in-place write (mutable_value())
     bool grad_zeroed = false;    // grad holds zeros written by zero_grad() and nothing since
     std::uint64_t grad_pass = 0; // the backward pass that last wrote this leaf's gradient
+    bool retains_grad = false;   // a non-leaf that keeps its gradients (retain_grad())
+    bool has_retained = false;
+    xt::xarray<T> retained;      // their sum over backward passes, while has_retained
 };
 }  // namespace detail
 
@@ -76,9 +79,13 @@ public:
     bool is_leaf() const { return !impl_ || !impl_->node; }
     // The op that produced this tensor ("mul", "matmul", …); "" for a leaf.
     std::string grad_fn() const;
+    // Like torch's retain_grad(): a non-leaf keeps the gradients backward passes through it
+    // (summed over passes until zero_grad()), so grad() can read it; a no-op on a leaf.
+    Tensor& retain_grad();
+    bool retains_grad() const { return impl_ && impl_->node && impl_->retains_grad; }
 
-    // A gradient is there, dense or row-sparse (see sparse_grad.hpp).
-    bool has_grad() const { return impl_ && (impl_->has_grad || impl_->sparse); }
+    // A gradient is there, dense or row-sparse (see sparse_grad.hpp), or kept by retain_grad().
+    bool has_grad() const { return impl_ && (impl_->has_grad || impl_->sparse || (impl_->node && impl_->has_retained)); }
     // The accumulated gradient (same shape as value). Throws AutogradError when there is none.
     // A sparse gradient is made dense on first read (and stays dense).
     const array_type& grad() const;
@@ -109,6 +116,8 @@ public:
     // (true: add into it; false: it is sized and must be overwritten).
     array_type& grad_buffer(bool& accumulate) const;
 
+    // A handle to an existing tensor (what the tape's graph walk hands out).
+    explicit Tensor(std::shared_ptr<detail::TensorImpl<T>> impl) : impl_(std::move(impl)) {}
     detail::TensorImpl<T>* impl() const { return impl_.get(); }
     const std::shared_ptr<detail::TensorImpl<T>>& impl_ptr() const { return impl_; }
     bool same(const Tensor& o) const { return impl_ == o.impl_; }
