@@ -297,3 +297,21 @@ TEST_CASE("spam filter: tf-idf weights are sublinear in tf and L2-normalised per
     CHECK(added.features[0].size() == 7);
     CHECK(added.labels == std::vector<std::int64_t>{1});
 }
+
+TEST_CASE("spam filter: --graph draws the first step's graph, its sparse gradient without densifying it", "[spam][viz]") {
+    const fs::path root = toy_corpus(30);
+    test_util::TempDir scratch;
+    const auto args = toy_args(root, "1024", "4", "2");
+    const std::string svg = (root / "step.svg").string(), with = (root / "with.npz").string(),
+                      without = (root / "without.npz").string();
+    const auto run = spam_program(plus(args, "--graph", svg, "--save", with), scratch.path);
+    INFO(run.out << run.err);
+    REQUIRE(run.code == 0);
+    std::ifstream f(svg);
+    const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    CHECK_THAT(text, Contains("<svg") && Contains("embedding_bag") && Contains("row&#45;sparse, ") && Contains("cross_entropy"));
+    // the step that was drawn trained as any other: the same model as a run without --graph
+    REQUIRE(spam_program(plus(args, "--save", without), scratch.path).code == 0);
+    test_programs::check_same_checkpoints(with, without);
+    fs::remove_all(root);
+}

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
@@ -585,5 +586,29 @@ TEST_CASE("the divergence stop checks the parameters, not only the loss: no chec
     const auto kept = io::load_npz(flags.save);
     REQUIRE(kept.size() == good.size());
     for (std::size_t i = 0; i < kept.size(); ++i) CHECK(kept[i].second.bytes == good[i].second.bytes);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("train_fashion_mnist --graph draws the first step's graph and trains the same model", "[training][viz]") {
+    auto dir = scratch_dir("graph");
+    write_synthetic_images(dir, 300, 100, 3);
+    const std::string svg = (dir / "step.svg").string(), with = (dir / "with.npz").string(),
+                      without = (dir / "without.npz").string();
+    ProgramRun r = train_images(dir, {"--graph", svg, "--save", with, "--epochs", "2"});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Contains("graph: " + svg));
+    std::ifstream f(svg);
+    const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    CHECK(text.rfind("<?xml", 0) == 0);
+    // the MLP step (--hidden 32): linear, relu, linear, cross_entropy; 4 parameters and the batch as leaves
+    std::regex node_group("<g id=\"node[0-9]+\" class=\"node\">");
+    CHECK(std::distance(std::sregex_iterator(text.begin(), text.end(), node_group), std::sregex_iterator()) == 4 + 5);
+    for (const char* name : {"0.weight", "0.bias", "2.weight", "2.bias", "cross_entropy", "backward step 1"})
+        CHECK_THAT(text, Contains(name));
+    CHECK_THAT(text, Contains("grad"));
+    // keeping that step's graph and gradients changes nothing in training
+    REQUIRE(train_images(dir, {"--save", without, "--epochs", "2"}).code == 0);
+    test_programs::check_same_checkpoints(with, without);
     fs::remove_all(dir);
 }

@@ -18,6 +18,7 @@ void RunFlags::add_to(CLI::App& app) {
     app.add_option("--resume", resume, "continue the run saved in FILE");
     app.add_option("--stop-after", stop_after, "end the run after epoch N, as if interrupted")->check(CLI::Range(0, 100000));
     app.add_option("--plot", plot, "write an SVG with the loss and accuracy curves to FILE");
+    app.add_option("--graph", graph, "write an SVG picture of the first training step's graph (values, gradients) to FILE");
     app.add_flag("--quiet", quiet, "no progress bar");
 }
 
@@ -125,6 +126,7 @@ bool TrainingRun::stopped_early() {
 void TrainingRun::print_files() const {
     if (!flags_.metrics.empty()) out_ << "metrics: " << flags_.metrics << "\n";
     if (!flags_.plot.empty()) out_ << "plot: " << flags_.plot << "\n";
+    if (!flags_.graph.empty()) out_ << "graph: " << flags_.graph << "\n";
     if (!flags_.save.empty()) out_ << "checkpoint: " << flags_.save << "\n";
 }
 
@@ -146,6 +148,14 @@ int exit_status_of(std::ostream& err, const std::function<int()>& body) {
         err << "error: out of memory (are the model or the batch too large?)\n";
     }
     return kBadInput;
+}
+
+void TrainingRun::write_graph(const tapegrad::Tensor<float>& loss) {
+    if (!graph_wanted()) return;
+    graph_done_ = true;
+    tapegrad::viz::write_svg(
+        tapegrad::viz::to_dot(loss, tapegrad::viz::DotOptions().parameters(model_.named_parameters()).title(title_ + ": one training step")),
+        flags_.graph);
 }
 
 }  // namespace examples

@@ -32,6 +32,7 @@ struct RunFlags {
     std::uint64_t seed = 0;
     int threads = 0;  // 0: OpenBLAS's default
     std::string metrics, save, resume, plot;
+    std::string graph;  // --graph FILE.svg: a picture of the first training step's graph
     int stop_after = 0;  // 0: run to --epochs
     bool quiet = false;
     // The settings that define the run (flag -> value, see setting()): every checkpoint records
@@ -39,7 +40,7 @@ struct RunFlags {
     // TrainingRun adds --epochs (the schedule's horizon) and --seed; --data, --threads and the
     // output flags are not settings (a run may move, or change threads, and go on).
     std::map<std::string, std::string> settings;
-    // Registers --epochs --seed --threads --metrics --save --resume --stop-after --plot --quiet.
+    // Registers --epochs --seed --threads --metrics --save --resume --stop-after --plot --graph --quiet.
     void add_to(CLI::App& app);
 };
 
@@ -86,6 +87,13 @@ public:
     };
     Progress progress(int epoch, std::size_t batches);
 
+    // --graph FILE.svg: true until the picture is written. The step it is true for keeps its
+    // intermediate gradients (retain_grads) and its graph (retain_graph) so write_graph can draw them.
+    bool graph_wanted() const { return !flags_.graph.empty() && !graph_done_; }
+    // Draws loss's graph with values and gradients (viz::to_dot, parameters by name) to --graph,
+    // atomically, once; does nothing without --graph or after the first time.
+    void write_graph(const tapegrad::Tensor<float>& loss);
+
     // The NaN stop: false (after saying why on err) when the loss is NaN or ±inf.
     bool loss_is_finite(float loss, int epoch, std::size_t batch);
     int diverged() const { return kDiverged; }
@@ -113,6 +121,7 @@ private:
     std::optional<tapegrad::train::CheckpointLock> lock_;
     tapegrad::train::History history_;
     int start_ = 0;
+    bool graph_done_ = false;
     double epoch_lr_ = 0;
     std::chrono::steady_clock::time_point epoch_start_;
 };

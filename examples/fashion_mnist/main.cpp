@@ -146,7 +146,9 @@ int main(int argc, char** argv) {
                 opt->zero_grad(/*set_to_none=*/true);
                 Tensor<float> loss = cross_entropy(model(x), y, CrossEntropyOptions().label_smoothing(label_smoothing));
                 if (!run.loss_is_finite(loss.item(), epoch, b)) return run.diverged();
-                loss.backward();  // replays the tape in reverse
+                if (run.graph_wanted()) retain_grads(loss);  // --graph: this step is drawn, gradients and all
+                loss.backward(Tensor<float>(), /*retain_graph=*/run.graph_wanted());  // replays the tape in reverse
+                run.write_graph(loss);  // --graph FILE.svg, after the first step only
                 opt->step();
                 progress.add(loss.item(), y.size());
             }

@@ -125,7 +125,10 @@ int main(int argc, char** argv) {
                 opt.zero_grad(/*set_to_none=*/true);
                 Tensor<float> loss = cross_entropy(model.forward(ids, offsets, weights), y);
                 if (!run.loss_is_finite(loss.item(), epoch, b)) return run.diverged();
-                loss.backward();  // the embedding's gradient is row-sparse: only these emails' rows
+                if (run.graph_wanted()) retain_grads(loss);  // --graph: this step is drawn, gradients and all
+                // the embedding's gradient is row-sparse: only these emails' rows
+                loss.backward(Tensor<float>(), /*retain_graph=*/run.graph_wanted());
+                run.write_graph(loss);  // --graph FILE.svg, after the first step only
                 opt.step();
                 progress.add(loss.item(), hi - lo);
             }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "tapegrad/core/errors.hpp"
+#include "tapegrad/core/sparse_grad.hpp"
 #include "tapegrad/io/atomic_file.hpp"
 #include "tapegrad/viz/dot.hpp"
 
@@ -44,7 +45,12 @@ template <class T> std::string describe(const xt::xarray<T>& a, const DotOptions
 template <class T> void tensor_lines(std::ostringstream& os, const Tensor<T>& t, const DotOptions& opt) {
     os << shape_str(t.shape()) << "\n";
     if (opt.show_values_) os << "value " << describe(t.value(), opt) << "\n";
-    if (opt.show_grads_ && t.has_grad()) os << "grad  " << describe(t.grad(), opt) << "\n";
+    if (!opt.show_grads_ || !t.has_grad()) return;
+    if (const auto& sp = t.impl()->sparse) {  // row-sparse: described as it is (grad() would make it dense)
+        os << "grad  row-sparse, " << sp->rows.size() << " rows, " << describe(sp->values, opt) << "\n";
+        return;
+    }
+    os << "grad  " << describe(t.grad(), opt) << "\n";
 }
 }  // namespace
 
