@@ -70,6 +70,16 @@ inline ProgramRun run_program(const fs::path& exe, const std::vector<std::string
     return {code, slurp(out), slurp(err)};
 }
 
+// A page opened in a real browser: Debian's chromium, headless, printing the DOM it built (out) and
+// its log (err, where the page's console messages would appear as "CONSOLE"). install-deps installs it.
+inline ProgramRun open_in_chromium(const fs::path& page, const fs::path& scratch) {
+    return run_program("/usr/bin/chromium",
+                       {"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr",
+                        "--v=0", "--user-data-dir=" + (scratch / "chromium-profile").string(), "--dump-dom",
+                        "file://" + fs::absolute(page).string()},
+                       scratch, 60);
+}
+
 // An IDX ubyte file: magic 00 00 08 ndim, big-endian dims, payload.
 inline void write_idx(const fs::path& p, const std::vector<std::uint32_t>& dims, const std::vector<std::uint8_t>& payload) {
     fs::create_directories(p.parent_path());

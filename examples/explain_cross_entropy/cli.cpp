@@ -4,12 +4,14 @@
 
 #include <cstdint>
 #include <exception>
+#include <sstream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "by_hand.hpp"
 #include "lessons.hpp"
+#include "page.hpp"
 
 namespace explain_ce {
 
@@ -27,9 +29,19 @@ int explain_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
     app.add_option("--reduction", in.reduction, "mean | sum | none (default mean)");
     app.add_option("--label-smoothing", in.label_smoothing, "label smoothing in [0, 1] (default 0)");
     app.add_flag("--json", json, "print {\"loss\", \"grad\", \"softmax\"} as one JSON object instead");
+    std::string html;
+    app.add_option("--html", html, "also write the lesson as one self-contained web page to FILE");
     try {
         if (argc <= 1) return walkthrough(out);
         app.parse(argc, argv);
+        if (!html.empty() && in.logits.empty() && in.target.empty() && !json) {  // --html alone: the walkthrough as a page
+            std::ostringstream text;
+            const int rc = walkthrough(text);
+            out << text.str();
+            write_page(html, text.str(), walkthrough_problem());
+            out << "page: " << html << "\n";
+            return rc;
+        }
         if (in.logits.empty() || in.target.empty())
             throw InputError("--logits and --target are both required (run without arguments for the walkthrough)");
         const Problem pr = read_problem(in);
@@ -38,7 +50,13 @@ int explain_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
             print_json(lib, out);
             return 0;
         }
-        return explain_user(pr, out);
+        if (html.empty()) return explain_user(pr, out);
+        std::ostringstream text;
+        const int rc = explain_user(pr, text);
+        out << text.str();
+        write_page(html, text.str(), pr);
+        out << "page: " << html << "\n";
+        return rc;
     } catch (const CLI::CallForHelp&) {
         out << app.help();
         return 0;

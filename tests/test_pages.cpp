@@ -1,0 +1,71 @@
+// The explainers' --html pages, opened in a real browser (headless chromium): the page loads from
+// the file alone (no network), logs no console error, and shows the picture and the final loss.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <nlohmann/json.hpp>
+
+#include "example_programs.hpp"
+#include "temp_dir.hpp"
+
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+using test_programs::example_binary;
+using test_programs::open_in_chromium;
+using test_programs::run_program;
+
+namespace {
+std::string read_file(const fs::path& p) {
+    std::ifstream f(p);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+// What every page must be: self-contained, and whole in the browser.
+void check_page(const fs::path& page, const fs::path& scratch, const std::string& final_loss) {
+    const std::string html = read_file(page);
+    CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
+    CHECK_THAT(html, Contains("name=\"viewport\""));  // phones get the page's width, not a desktop's
+    // nothing from the network: no scripts, style sheets, fonts or images fetched from anywhere
+    CHECK_FALSE(std::regex_search(html, std::regex("(src|href)=\"(https?:)?//")));
+    CHECK_FALSE(std::regex_search(html, std::regex("@import|url\\(")));
+    const auto b = open_in_chromium(page, scratch);
+    INFO(b.err);
+    REQUIRE(b.code == 0);
+    CHECK_THAT(b.out, Contains("</html>"));
+    CHECK_FALSE(std::regex_search(b.err, std::regex("CONSOLE|Uncaught")));
+    CHECK_THAT(b.out, Contains("<svg") && Contains("class=\"node\""));  // the graph picture, laid out
+    CHECK_THAT(b.out, Contains("Final loss") && Contains("loss = " + final_loss));
+}
+}  // namespace
+
+TEST_CASE("explain_cross_entropy --html writes a page chromium opens: lesson, graph and final loss", "[html][explainer]") {
+    test_util::TempDir dir;
+    const fs::path walk = dir.path / "walkthrough.html", mine = dir.path / "mine.html";
+    auto r = run_program(example_binary("explain_cross_entropy"), {"--html", walk.string()}, dir.path);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Contains("page: " + walk.string()));
+    check_page(walk, dir.path, "0.784250");  // the walkthrough's first case: mean loss of [[2, .5, 1], [.5, 2, 1.5]], [0, 2]
+    r = run_program(example_binary("explain_cross_entropy"),
+                    {"--logits", "[[1, 2, 3], [0, 0, 5]]", "--target", "[2, 0]", "--label-smoothing", "0.1", "--json"},
+                    dir.path);
+    REQUIRE(r.code == 0);
+    const auto loss = nlohmann::json::parse(r.out)["loss"].get<double>();
+    r = run_program(example_binary("explain_cross_entropy"),
+                    {"--logits", "[[1, 2, 3], [0, 0, 5]]", "--target", "[2, 0]", "--label-smoothing", "0.1", "--html",
+                     mine.string()},
+                    dir.path);
+    REQUIRE(r.code == 0);
+    char want[32];
+    std::snprintf(want, sizeof want, "%.6f", loss);
+    check_page(mine, dir.path, want);
+    CHECK_THAT(read_file(mine), Contains("label_smoothing = 0.1"));
+    // a page that cannot be written: exit 2, in words, and no half-written file
+    r = run_program(example_binary("explain_cross_entropy"), {"--html", (dir.path / "no/such/dir/p.html").string()},
+                    dir.path);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("error:"));
+}
