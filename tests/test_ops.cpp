@@ -297,6 +297,63 @@ std::map<std::string, std::vector<Case>> all_cases() {
                         return dropout(x[0], 0.4, true, dg);
                     },
                      {rnd(g, {4, 5})}}};
+    // ---- issue 14: the element-wise losses, input and target differentiated (not soft_margin_loss's
+    // target, which torch does not differentiate; and
+    // multilabel_soft_margin_loss's weight); differences kept away from the kinks of l1, smooth_l1
+    // and huber (|x − t| in 0.185 ± 0.05, 0.555 ± 0.05, …: spaced inputs, small targets)
+    const T64 wl = T64({0.5, 2.0, 1.5}), pwl = T64({3.0, 0.5, 1.2});
+    m["binary_cross_entropy"] = {
+        {[](const Vec& x) { return binary_cross_entropy(x[0], x[1]); }, {rnd(g, {4, 3}, 0.1, 0.9), rnd(g, {4, 3}, 0, 1)}},
+        {[wl](const Vec& x) { return binary_cross_entropy(x[0], x[1], wl, Reduction::None); },
+         {rnd(g, {2, 3}, 0.1, 0.9), rnd(g, {2, 3}, 0, 1)}},
+        {[](const Vec& x) { return binary_cross_entropy(x[0], x[1], T64(), Reduction::Sum); }, {rnd(g, {5}, 0.1, 0.9), rnd(g, {5}, 0, 1).detach()}},
+    };
+    m["binary_cross_entropy_with_logits"] = {
+        {[](const Vec& x) { return binary_cross_entropy_with_logits(x[0], x[1]); }, {rnd(g, {4, 3}, -3, 3), rnd(g, {4, 3}, 0, 1)}},
+        {[wl, pwl](const Vec& x) { return binary_cross_entropy_with_logits(x[0], x[1], wl, Reduction::Sum, pwl); },
+         {rnd(g, {4, 3}, -3, 3), rnd(g, {4, 3}, 0, 1)}},
+        {[](const Vec& x) { return binary_cross_entropy_with_logits(x[0], x[1], T64(), Reduction::None, T64({2.0, 0.5})); },
+         {rnd(g, {2, 3, 2}, -3, 3), rnd(g, {2, 3, 2}, 0, 1)}},
+    };
+    m["mse_loss"] = {
+        {[](const Vec& x) { return mse_loss(x[0], x[1]); }, {rnd(g, {4, 3}), rnd(g, {4, 3})}},
+        {[](const Vec& x) { return mse_loss(x[0], x[1], Reduction::None); }, {rnd(g, {4, 3}), rnd(g, {3})}},  // broadcast
+        {[](const Vec& x) { return mse_loss(x[0], x[1], Reduction::Sum); }, {rnd(g, {3, 1}), rnd(g, {1, 2})}},
+    };
+    m["l1_loss"] = {
+        {[](const Vec& x) { return l1_loss(x[0], x[1]); }, {spaced(g, {3, 4}), rnd(g, {3, 4}, -0.05, 0.05)}},
+        {[](const Vec& x) { return l1_loss(x[0], x[1], Reduction::None); }, {spaced(g, {2, 4}), rnd(g, {4}, -0.05, 0.05)}},
+        {[](const Vec& x) { return smooth_l1_loss(x[0], x[1], Reduction::Sum, 0.0); }, {spaced(g, {5}), rnd(g, {5}, -0.05, 0.05)}},
+    };
+    m["smooth_l1_loss"] = {
+        {[](const Vec& x) { return smooth_l1_loss(x[0], x[1]); }, {spaced(g, {3, 4}), rnd(g, {3, 4}, -0.05, 0.05)}},
+        {[](const Vec& x) { return smooth_l1_loss(x[0], x[1], Reduction::None, 0.4); }, {spaced(g, {2, 4}), rnd(g, {4}, -0.05, 0.05)}},
+        {[](const Vec& x) { return smooth_l1_loss(x[0], x[1], Reduction::Sum, 2.5); }, {spaced(g, {12}), rnd(g, {12}, -0.05, 0.05)}},
+    };
+    m["huber_loss"] = {
+        {[](const Vec& x) { return huber_loss(x[0], x[1]); }, {spaced(g, {3, 4}), rnd(g, {3, 4}, -0.05, 0.05)}},
+        {[](const Vec& x) { return huber_loss(x[0], x[1], Reduction::None, 0.4); }, {spaced(g, {2, 4}), rnd(g, {4}, -0.05, 0.05)}},
+        {[](const Vec& x) { return huber_loss(x[0], x[1], Reduction::Sum, 2.5); }, {spaced(g, {12}), rnd(g, {12}, -0.05, 0.05)}},
+    };
+    m["kl_div"] = {
+        {[](const Vec& x) { return kl_div(x[0], x[1]); }, {rnd(g, {4, 3}, -3, 0), rnd(g, {4, 3}, 0.1, 1)}},
+        {[](const Vec& x) { return kl_div(x[0], x[1], KLDivReduction::BatchMean); }, {rnd(g, {4, 3}, -3, 0), rnd(g, {3}, 0.1, 1)}},
+        {[](const Vec& x) { return kl_div(x[0], x[1], Reduction::None, true); }, {rnd(g, {2, 3, 2}, -3, 0), rnd(g, {2, 3, 2}, -3, 0)}},
+        {[](const Vec& x) { return kl_div(x[0], x[1], KLDivOptions().reduction(Reduction::Sum).log_target(true)); },
+         {rnd(g, {3}, -3, 0), rnd(g, {2, 3}, -3, 0)}},
+    };
+    m["soft_margin_loss"] = {
+        {[](const Vec& x) { return soft_margin_loss(x[0], x[1]); }, {rnd(g, {4, 3}, -3, 3), rnd(g, {4, 3}).detach()}},  // no target gradient, as torch
+        {[](const Vec& x) { return soft_margin_loss(x[0], x[1], Reduction::None); }, {rnd(g, {4, 3}, -3, 3), rnd(g, {3}).detach()}},
+        {[](const Vec& x) { return soft_margin_loss(x[0], x[1], Reduction::Sum); }, {rnd(g, {5}, -3, 3), rnd(g, {5}).detach()}},
+    };
+    m["multilabel_soft_margin_loss"] = {
+        {[](const Vec& x) { return multilabel_soft_margin_loss(x[0], x[1]); }, {rnd(g, {4, 3}, -3, 3), rnd(g, {4, 3}, 0, 1)}},
+        {[](const Vec& x) { return multilabel_soft_margin_loss(x[0], x[1], x[2], Reduction::None); },
+         {rnd(g, {2, 3, 2}, -3, 3), rnd(g, {2, 3, 2}, 0, 1), rnd(g, {2}, 0.5, 2)}},
+        {[](const Vec& x) { return multilabel_soft_margin_loss(x[0], x[1], x[2], Reduction::Sum); },
+         {rnd(g, {4, 3}, -3, 3), rnd(g, {3}, 0, 1), rnd(g, {4, 1}, 0.5, 2)}},
+    };
     return m;
 }
 
