@@ -36,6 +36,13 @@ std::string fmt(double v) {
     return b;
 }
 
+// a constant as written in the code: 0.5, 0.1
+std::string num(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", v);
+    return b;
+}
+
 // [[a, b], [c, d]] with 6 decimals
 std::string show(const Array& a) {
     if (a.dimension() == 0) return fmt(a());
@@ -87,9 +94,9 @@ void describe_local(Step& s, const std::vector<T>& in, const Network& net) {
         Array mask = xt::cast<double>(in[0].value() > 0.0);
         s.local = "1[" + s.inputs[0] + " > 0] = " + show(mask);
     } else if (s.op == "mul_scalar") {
-        s.formula = "out = " + s.inputs[0] + " · " + fmt(net.reuse_scale) + ";  ∂out/∂" + s.inputs[0] + " = " +
-                    fmt(net.reuse_scale) + ";  so  d" + s.inputs[0] + " = g · " + fmt(net.reuse_scale);
-        s.local = "∂out/∂" + s.inputs[0] + " = " + fmt(net.reuse_scale) + " at every element";
+        s.formula = "out = " + s.inputs[0] + " · " + num(net.reuse_scale) + ";  ∂out/∂" + s.inputs[0] + " = " +
+                    num(net.reuse_scale) + ";  so  d" + s.inputs[0] + " = g · " + num(net.reuse_scale);
+        s.local = "∂out/∂" + s.inputs[0] + " = " + num(net.reuse_scale) + " at every element";
     } else if (s.op == "add") {
         s.formula = "out = " + s.inputs[0] + " + " + s.inputs[1] + ";  ∂out/∂" + s.inputs[0] + " = ∂out/∂" +
                     s.inputs[1] + " = 1;  so both receive g unchanged";
@@ -289,7 +296,7 @@ void print_lesson(const Lesson& L, std::ostream& out) {
         << "Two samples of 2 inputs, 3 hidden units (ReLU), 2 classes, cross-entropy (mean):\n"
         << "  z1     = linear(x, W1, b1)      x·W1ᵀ + b1\n"
         << "  h      = relu(z1)\n"
-        << "  hs     = h · " << fmt(n.reuse_scale) << "\n"
+        << "  hs     = h · " << num(n.reuse_scale) << "\n"
         << "  h2     = h + hs                 h is used TWICE (here and in hs), so its gradient will be a sum\n"
         << "  logits = linear(h2, W2, b2)\n"
         << "  loss   = cross_entropy(logits, y)\n\n"
@@ -343,8 +350,8 @@ void print_lesson(const Lesson& L, std::ostream& out) {
         << L.gradcheck_max_error << "\n";
     if (!L.gradcheck_ok) out << L.gradcheck_report << "\n";
 
-    out << "\n4. One SGD step: p ← p − " << fmt(n.lr) << "·grad\n"
-        << "--------------------------------\n";
+    out << "\n4. One SGD step: p ← p − " << num(n.lr) << "·grad\n"
+        << "---------------------------------\n";
     for (const Param& p : L.params)
         out << "  " << p.name << ": " << show(p.before) << "\n  " << std::string(p.name.size(), ' ') << "→ "
             << show(p.after) << "\n";
