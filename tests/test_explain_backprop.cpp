@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <tapegrad/tapegrad.hpp>
 
-#include "cli.hpp"
+#include "backprop_cli.hpp"
 #include "example_programs.hpp"
-#include "lesson.hpp"
+#include "backprop_lesson.hpp"
 #include "temp_dir.hpp"
 
 using Catch::Matchers::Contains;

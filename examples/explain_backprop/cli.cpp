@@ -1,12 +1,12 @@
-// The command line (see cli.hpp): read the flags, build the lesson, print it as text or JSON.
-#include "cli.hpp"
+// The command line (see backprop_cli.hpp): read the flags, build the lesson, print it as text or JSON.
+#include "backprop_cli.hpp"
 
 #include <exception>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
-#include "lesson.hpp"
+#include "backprop_lesson.hpp"
 
 namespace explain_bp {
 

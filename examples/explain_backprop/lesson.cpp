@@ -1,5 +1,5 @@
-// build_lesson, print_lesson, to_json: see lesson.hpp.
-#include "lesson.hpp"
+// build_lesson, print_lesson, to_json: see backprop_lesson.hpp.
+#include "backprop_lesson.hpp"
 
 #include <algorithm>
 #include <cmath>

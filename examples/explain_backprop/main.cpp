@@ -8,6 +8,6 @@
 // Exit status: 0, 1 when a check disagrees, 2 on bad flags ("error: ..." on stderr).
 #include <iostream>
 
-#include "cli.hpp"
+#include "backprop_cli.hpp"
 
 int main(int argc, char** argv) { return explain_bp::explain_main(argc, argv, std::cout, std::cerr); }
