@@ -39,7 +39,7 @@ FUZZ_SECONDS   ?= 30
 
 # The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer (both fatal, leaks
 # checked) in its own build directory, the example programs it runs included; any finding fails
-# the run. verify_asan_link_order=0 is for
+# the run (tests/lsan.supp: what Graphviz and fontconfig keep until exit). verify_asan_link_order=0 is for
 # install_and_consume only: its program is built without -fsanitize and gets the ASan runtime
 # through the instrumented libtapegrad.so instead of first.
 test-sanitize: deps
@@ -47,6 +47,7 @@ test-sanitize: deps
 	    -DTAPEGRAD_BUILD_BENCH=OFF $(CMAKE_FLAGS)
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:verify_asan_link_order=0 \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 # libFuzzer harnesses (tests/fuzz/) built with clang in $(FUZZ_BUILD).

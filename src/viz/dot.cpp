@@ -1,6 +1,7 @@
 // viz::to_dot (the graph of a tensor as Graphviz DOT) and render_svg (Graphviz's library, in-process).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -111,9 +112,11 @@ std::string render_svg(const std::string& dot) {
     std::unique_ptr<GVC_t, int (*)(GVC_t*)> gvc(gvContext(), gvFreeContext);
     if (!gvc) throw ValueError("render_svg: Graphviz could not create a context");
     Agraph_t* g = agmemread(dot.c_str());
-    auto last = [] {
-        const char* e = aglasterr();
-        return std::string(e ? e : "no message");
+    auto last = [] {  // aglasterr() hands over a malloc'd copy of the message: ours to free
+        char* e = aglasterr();
+        std::string msg(e ? e : "no message");
+        std::free(e);
+        return msg;
     };
     if (!g) throw ValueError("render_svg: expected Graphviz DOT text, Graphviz says: " + last());
     std::unique_ptr<Agraph_t, int (*)(Agraph_t*)> graph(g, agclose);
