@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -68,6 +70,19 @@ inline ProgramRun run_program(const fs::path& exe, const std::vector<std::string
     int code = -1;
     if (status != -1) code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return {code, slurp(out), slurp(err)};
+}
+
+// An explainer's explain_main(argc, argv, out, err) called in this process, as its program would be:
+// argv[0] is `name`, then args; its exit status and what it wrote on out and err.
+inline ProgramRun call_main(int (*main_fn)(int, char**, std::ostream&, std::ostream&), const std::string& name,
+                            std::vector<std::string> args) {
+    args.insert(args.begin(), name);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::ostringstream out, err;
+    const int code = main_fn(int(args.size()), argv.data(), out, err);
+    return {code, out.str(), err.str()};
 }
 
 // A page opened in a real browser: Debian's chromium, headless, printing the DOM it built (out) and

@@ -22,20 +22,9 @@ using nlohmann::json;
 using namespace tapegrad;
 
 namespace {
-struct Run {
-    int code;
-    std::string out, err;
-};
+using Run = test_programs::ProgramRun;
 
-Run run(std::vector<std::string> args) {
-    args.insert(args.begin(), "explain_backprop");
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::ostringstream out, err;
-    const int code = explain_bp::explain_main(int(args.size()), argv.data(), out, err);
-    return {code, out.str(), err.str()};
-}
+Run run(std::vector<std::string> args) { return test_programs::call_main(explain_bp::explain_main, "explain_backprop", std::move(args)); }
 
 // A nested JSON list (0-, 1- or 2-d) back to an array, row-major.
 std::vector<double> flat(const json& j) {

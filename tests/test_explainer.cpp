@@ -13,6 +13,7 @@
 #include "by_hand.hpp"
 #include "cli.hpp"
 #include "lessons.hpp"
+#include "example_programs.hpp"
 #include "fixture.hpp"
 
 using Catch::Matchers::Contains;
@@ -20,20 +21,9 @@ using Catch::Matchers::StartsWith;
 using nlohmann::json;
 
 namespace {
-struct Run {
-    int code;
-    std::string out, err;
-};
+using Run = test_programs::ProgramRun;
 
-Run run(std::vector<std::string> args) {
-    args.insert(args.begin(), "explain_cross_entropy");
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::ostringstream out, err;
-    const int code = explain_ce::explain_main(int(args.size()), argv.data(), out, err);
-    return {code, out.str(), err.str()};
-}
+Run run(std::vector<std::string> args) { return test_programs::call_main(explain_ce::explain_main, "explain_cross_entropy", std::move(args)); }
 
 // {"shape", "data"} → the nested list the command line takes (a bare value for shape []).
 json nest(const json& shape, const json& data, std::size_t depth, std::size_t& k) {
