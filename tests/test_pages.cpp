@@ -69,3 +69,20 @@ TEST_CASE("explain_cross_entropy --html writes a page chromium opens: lesson, gr
     CHECK(r.code == 2);
     CHECK_THAT(r.err, Contains("error:"));
 }
+
+TEST_CASE("explain_cross_entropy --loss NAME --html: the other losses' pages open in chromium too", "[html][explainer]") {
+    test_util::TempDir dir;
+    for (const char* loss : {"binary_cross_entropy_with_logits", "kl_div"}) {
+        INFO(loss);
+        const fs::path page = dir.path / (std::string(loss) + ".html");
+        auto r = run_program(example_binary("explain_cross_entropy"), {"--loss", loss, "--json"}, dir.path);
+        REQUIRE(r.code == 0);
+        char want[32];
+        std::snprintf(want, sizeof want, "%.6f", nlohmann::json::parse(r.out)["loss"].get<double>());
+        r = run_program(example_binary("explain_cross_entropy"), {"--loss", loss, "--html", page.string()}, dir.path);
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        check_page(page, dir.path, want);
+        CHECK_THAT(read_file(page), Contains(std::string(loss) + " of your input, step by step"));
+    }
+}

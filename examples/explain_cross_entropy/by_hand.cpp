@@ -74,7 +74,7 @@ void walk(const Json& j, std::vector<std::size_t>& at, Parsed& p, const std::str
 
 // Parses a nested list (or a single number, a 0-d array); the first entry of each level fixes
 // the shape, every other entry must match it.
-Parsed parse_nested(const std::string& text, const std::string& what) {
+Parsed parse_nested(const std::string& text, const std::string& what, bool allow_empty = false) {
     // Nesting deeper than any tensor rank would only recurse (and could exhaust the stack): refuse
     // it before parsing. Brackets inside strings do not count.
     constexpr int kMaxDepth = 32;
@@ -104,8 +104,10 @@ Parsed parse_nested(const std::string& text, const std::string& what) {
     }
     Parsed p;
     for (const Json* k = &j; k->is_array(); k = &(*k)[0]) {
-        if (k->empty()) throw InputError(what + ": empty lists are not supported (every dimension needs an entry)");
+        if (k->empty() && !allow_empty)
+            throw InputError(what + ": empty lists are not supported (every dimension needs an entry)");
         p.shape.push_back(k->size());
+        if (k->empty()) break;  // [] is shape (0), [[], []] shape (2, 0)
     }
     std::vector<std::size_t> at;
     walk(j, at, p, what);
@@ -114,7 +116,17 @@ Parsed parse_nested(const std::string& text, const std::string& what) {
 
 }  // namespace
 
+xt::xarray<double> parse_array(const std::string& text, const std::string& what) {
+    const Parsed p = parse_nested(text, what, /*allow_empty=*/true);
+    return to_array(p.shape, p.data);
+}
+
 Problem read_problem(const UserInput& in) {
+    for (const char* flag : {"--pos-weight", "--beta", "--delta", "--log-target"})
+        if (in.given.count(flag))
+            throw InputError(std::string(flag) + " is not an option of cross_entropy (see --help for the loss that takes it)");
+    if (in.logits.empty() || in.target.empty())
+        throw InputError("--logits and --target are both required (run without arguments for the walkthrough)");
     Problem pr;
     const Parsed L = parse_nested(in.logits, "--logits");
     const Parsed T = parse_nested(in.target, "--target");

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -44,11 +45,17 @@ struct Problem {
 
 // The user's case as typed on the command line: logits, target and weight are nested JSON lists
 // (weight may be empty: no weights).
+// The other losses' options are here too (other_losses.hpp reads them); `given` holds the flags
+// that were on the command line, so that one a loss does not take is refused, not ignored.
 struct UserInput {
-    std::string logits, target, weight;
+    std::string loss = "cross_entropy";
+    std::string logits, target, weight, pos_weight;  // logits: --input or --logits
     std::int64_t ignore_index = -100;
     std::string reduction = "mean";
     double label_smoothing = 0;
+    double beta = 1, delta = 1;
+    bool log_target = false;
+    std::set<std::string> given;
 };
 
 // Parses the JSON lists and decides the kind of target: probabilities when the target has the
@@ -56,6 +63,12 @@ struct UserInput {
 // (malformed, ragged, not numbers, empty, nested too deep) or a bad target, and tapegrad's
 // ValueError for an unknown reduction. Shapes and values are checked later, by the library.
 Problem read_problem(const UserInput& in);
+
+// One nested JSON list of numbers (or a bare number: a 0-d array; "nan", "inf", "-inf" as
+// strings) → an array; `what` names the flag in the InputError for malformed or ragged lists.
+// Empty lists are arrays with no elements ([] is shape (0), [[], []] shape (2, 0)); the
+// cross-entropy lessons refuse them, the other losses explain them.
+xt::xarray<double> parse_array(const std::string& text, const std::string& what);
 
 template <class T> xt::xarray<T> to_array(const Shape& shape, const std::vector<T>& data) {
     xt::xarray<T> a = xt::xarray<T>::from_shape(shape);

@@ -1,6 +1,7 @@
 // The explainer's tables and prose (see lessons.hpp); the numbers come from by_hand.cpp.
 #include "lessons.hpp"
 #include "page.hpp"
+#include "text_tables.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -18,132 +19,6 @@ namespace explain_ce {
 namespace {
 
 using Json = nlohmann::json;
-
-// ---------------------------------------------------------------- numbers
-
-// 10 decimals, as the lesson prints them; nan/inf/-inf spelled out; no "-0.0000000000".
-std::string num(double v, int decimals = 10) {
-    if (std::isnan(v)) return "nan";
-    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    if (v == 0) v = 0;  // drops the sign of -0
-    char buf[64];
-    std::snprintf(buf, sizeof buf, std::abs(v) >= 1e12 ? "%.*e" : "%.*f", decimals, v);
-    return buf;
-}
-
-// A non-finite number as "nan" / "inf" / "-inf", a finite one as itself (dumped round-trip exact).
-Json json_number(double v) {
-    if (std::isnan(v)) return "nan";
-    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    return v;
-}
-
-Json nested_json(const xt::xarray<double>& a, std::size_t depth = 0, std::size_t offset = 0) {
-    if (depth == a.dimension()) return json_number(a.data()[offset]);
-    std::size_t stride = 1;
-    for (std::size_t d = depth + 1; d < a.dimension(); ++d) stride *= a.shape()[d];
-    Json list = Json::array();
-    for (std::size_t i = 0; i < a.shape()[depth]; ++i) list.push_back(nested_json(a, depth + 1, offset + i * stride));
-    return list;
-}
-
-// ---------------------------------------------------------------- printing
-
-// Rows of numbers under "class 0, class 1, ...", right-aligned, wrapped 6 classes at a time;
-// an optional note after each row.
-struct Table {
-    struct Row {
-        std::string label;
-        std::vector<std::string> cells;
-        std::string note;
-    };
-    std::vector<Row> rows;
-    void add(const std::string& label, const std::vector<double>& v, const std::string& note = "") {
-        Row r{label, {}, note};
-        for (double x : v) r.cells.push_back(num(x));
-        rows.push_back(std::move(r));
-    }
-    // Huge class counts are abbreviated: the first and the last classes, and a line saying how
-    // many are left out (--json prints every number), so the text stays readable and linear.
-    static constexpr std::size_t kHead = 12, kTail = 6;
-    void print(std::ostream& out, const std::string& indent) const {
-        if (rows.empty()) return;
-        const std::size_t C = rows[0].cells.size();
-        std::vector<std::size_t> shown;
-        for (std::size_t c = 0; c < C; ++c)
-            if (C <= kHead + kTail || c < kHead || c >= C - kTail) shown.push_back(c);
-        std::size_t lw = 0, cw = 13;
-        for (const Row& r : rows) {
-            lw = std::max(lw, r.label.size());
-            for (std::size_t c : shown)
-                if (c < r.cells.size()) cw = std::max(cw, r.cells[c].size());
-        }
-        cw += 2;
-        const std::size_t per = std::max<std::size_t>(1, std::min<std::size_t>(6, (96 - lw) / cw));
-        // chunks of `per` columns that never straddle the left-out classes
-        std::vector<std::pair<std::size_t, std::size_t>> chunks;
-        for (std::size_t i0 = 0; i0 < shown.size();) {
-            std::size_t i1 = i0 + 1;
-            while (i1 < shown.size() && i1 - i0 < per && shown[i1] == shown[i1 - 1] + 1) ++i1;
-            chunks.emplace_back(i0, i1);
-            i0 = i1;
-        }
-        for (auto [i0, i1] : chunks) {
-            if (i0 > 0) out << "\n";
-            if (i0 > 0 && shown[i0] != shown[i0 - 1] + 1)
-                out << indent << "... " << shown[i0] - shown[i0 - 1] - 1
-                    << " classes left out here (--json prints every number)\n\n";
-            out << indent << std::string(lw, ' ');
-            for (std::size_t i = i0; i < i1; ++i) out << std::setw(int(cw)) << ("class " + std::to_string(shown[i]));
-            out << "\n";
-            for (const Row& r : rows) {
-                out << indent << std::left << std::setw(int(lw)) << r.label << std::right;
-                for (std::size_t i = i0; i < i1; ++i)
-                    out << std::setw(int(cw)) << (shown[i] < r.cells.size() ? r.cells[shown[i]] : "");
-                if (i1 == shown.size() && !r.note.empty()) out << "   " << r.note;
-                out << "\n";
-            }
-        }
-    }
-};
-
-std::string short_num(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.6g", v);
-    return buf;
-}
-
-// A list of numbers; a long one keeps its first and last entries around "... (N more) ...".
-std::string list_str(const std::vector<double>& v) {
-    std::string s = "[";
-    const std::size_t n = v.size(), head = 12, tail = 6;
-    for (std::size_t i = 0; i < n; ++i) {
-        if (n > head + tail && i == head) {
-            s += ", ... (" + std::to_string(n - head - tail) + " more; --json prints every number)";
-            i = n - tail - 1;
-            continue;
-        }
-        s += (i ? ", " : "") + num(v[i]);
-    }
-    return s + "]";
-}
-
-// The array in full when small; a huge one by its size and range (the tables show its numbers).
-std::string echo_array(const xt::xarray<double>& a, int precision) {
-    if (a.size() <= 64) return tapegrad::format_array(a, precision);
-    double lo = HUGE_VAL, hi = -HUGE_VAL;
-    for (double v : a) lo = std::min(lo, v), hi = std::max(hi, v);
-    return "(" + std::to_string(a.size()) + " numbers from " + short_num(lo) + " to " + short_num(hi) +
-           "; --json prints every number)";
-}
-
-std::string array_str(const xt::xarray<double>& a) {
-    return a.dimension() == 0 ? num(a()) : echo_array(a, 10);
-}
-
-void heading(std::ostream& out, const std::string& title, char rule = '-') {
-    out << "\n" << title << "\n" << std::string(title.size(), rule) << "\n";
-}
 
 // Step 1: softmax and the loss of every position.
 void print_steps(Lesson& L, const Problem& pr, const Hand& h) {
@@ -321,6 +196,144 @@ Problem seed_problem() {
     return p;
 }
 
+// A 1-D array's entries, for the tables.
+std::vector<double> row_of(const xt::xarray<double>& a, std::size_t n) {
+    std::vector<double> v;
+    for (std::size_t c = 0; c < a.shape()[1]; ++c) v.push_back(a(n, c));
+    return v;
+}
+
+// Example 6: the same logits through softmax + cross_entropy and sigmoid + binary cross-entropy.
+void lesson_sigmoid_vs_softmax(Lesson& L) {
+    using namespace tapegrad;
+    std::ostream& out = L.out;
+    heading(out, "Example 6: softmax + cross-entropy, or sigmoid + binary cross-entropy?");
+    out << "Use softmax + cross_entropy when every sample has exactly ONE class out of C (a shirt is not\n"
+           "also a sneaker): the probabilities compete, they sum to 1, and raising one lowers the others.\n"
+           "Use sigmoid + binary_cross_entropy_with_logits when each class is a yes/no question of its own\n"
+           "and a sample may have any number of them (a photo with a dog AND a cat; 'is this spam?'): each\n"
+           "sigmoid(x_c) stands alone, and nothing makes them sum to 1.\n\n"
+           "The same logits both ways, sample 0 of Example 1 with target class 0 (as a one-hot row for BCE),\n"
+           "reduction 'sum':\n";
+    const xt::xarray<double> x0{{2.0, 0.5, 1.0}};
+    const xt::xarray<double> y{{1.0, 0.0, 0.0}};
+    Tensor<double> a(x0, true), b(x0, true);
+    Tensor<double> ce = cross_entropy(a, xt::xarray<std::int64_t>{0}, Tensor<double>(), -100, Reduction::Sum);
+    Tensor<double> bce = binary_cross_entropy_with_logits(b, Tensor<double>(y), Tensor<double>(), Reduction::Sum);
+    ce.backward();
+    bce.backward();
+    std::vector<double> p, s, p_minus_y, s_minus_y;
+    double m = -HUGE_VAL, z = 0, sum_s = 0;
+    for (double v : x0) m = std::max(m, v);
+    for (double v : x0) z += std::exp(v - m);
+    for (std::size_t c = 0; c < 3; ++c) {
+        p.push_back(std::exp(x0(0, c) - m) / z);
+        s.push_back(1 / (1 + std::exp(-x0(0, c))));
+        sum_s += s.back();
+        p_minus_y.push_back(p[c] - y(0, c));
+        s_minus_y.push_back(s[c] - y(0, c));
+    }
+    Table t;
+    t.add("logits x", row_of(x0, 0));
+    t.add("softmax p", p, "sums to 1");
+    t.add("sigmoid s", s, "sums to " + num(sum_s, 4));
+    t.add("target y", row_of(y, 0));
+    t.add("p - y (by hand)", p_minus_y);
+    t.add("cross_entropy grad", row_of(a.grad(), 0), L.mark(agree(to_array({3}, p_minus_y), to_array({3}, row_of(a.grad(), 0)))));
+    t.add("s - y (by hand)", s_minus_y);
+    t.add("bce_with_logits grad", row_of(b.grad(), 0), L.mark(agree(to_array({3}, s_minus_y), to_array({3}, row_of(b.grad(), 0)))));
+    t.print(out, "  ");
+    out << "\n  cross_entropy = -log p[0] = " << num(ce.item()) << ";  binary_cross_entropy_with_logits = "
+        << num(bce.item()) << "\n"
+        << "Both gradients are 'prediction minus target'; only the prediction differs. With softmax the\n"
+           "wrong classes are pushed down because the right one must go up; with sigmoid each class is\n"
+           "pushed on its own.\n\n"
+           "Two classes are where they meet: softmax([a, b])[1] = 1 / (1 + exp(a - b)) = sigmoid(b - a). So\n"
+           "cross_entropy on the two logits [a, b] is binary_cross_entropy_with_logits on the one logit b - a:\n";
+    {
+        const double av = 0.3, bv = 1.7;
+        Tensor<double> two(xt::xarray<double>{{av, bv}}), one(xt::xarray<double>{bv - av});
+        const double l2 = cross_entropy(two, xt::xarray<std::int64_t>{1}).item();
+        const double l1 = binary_cross_entropy_with_logits(one, Tensor<double>(xt::xarray<double>{1.0})).item();
+        out << "  cross_entropy([[0.3, 1.7]], [1])                 = " << num(l2) << "\n"
+            << "  binary_cross_entropy_with_logits([1.4], [1.0])    = " << num(l1) << "   "
+            << L.mark(std::abs(l1 - l2) <= 1e-12) << "\n";
+    }
+    out << "\nWhy '_with_logits'? sigmoid(40) is 1 - 4e-18, which rounds to exactly 1 in float64. Applying\n"
+           "sigmoid yourself and then binary_cross_entropy with target 0 asks for log(1 - 1) = -inf, which\n"
+           "torch clamps to -100: the loss says 100 where the truth is 40. The fused loss never forms\n"
+           "sigmoid(x): it computes (1 - t) x + log(1 + exp(-x)) with the log-sum-exp trick.\n";
+    {
+        Tensor<double> big(xt::xarray<double>{40.0}), zero(xt::xarray<double>{0.0});
+        const double fused = binary_cross_entropy_with_logits(big, zero).item();
+        const double split = binary_cross_entropy(sigmoid(big), zero).item();
+        const double exact = 40.0 + std::log1p(std::exp(-40.0));
+        out << "  binary_cross_entropy(sigmoid([40]), [0])        = " << num(split) << "\n"
+            << "  binary_cross_entropy_with_logits([40], [0])     = " << num(fused) << "   (by hand: 40 + log1p(exp(-40)) = "
+            << num(exact) << ")   " << L.mark(std::abs(fused - exact) <= 1e-12 * exact) << "\n";
+    }
+    out << "Try it: explain_cross_entropy --loss binary_cross_entropy_with_logits   (its own lesson)\n";
+}
+
+// Example 7: label smoothing is cross-entropy against a mixed target.
+void lesson_smoothing_as_mix(Lesson& L) {
+    using namespace tapegrad;
+    std::ostream& out = L.out;
+    heading(out, "Example 7: label smoothing is a mix with the uniform distribution");
+    const double eps = 0.1;
+    const std::size_t C = 3;
+    out << "label_smoothing = eps replaces the one-hot target by a mix of it with the uniform distribution,\n"
+           "  y' = (1 - eps) one-hot + eps u,   u = [1/C, ..., 1/C],\n"
+           "and cross-entropy is linear in its target, so the loss is the same mix of two losses:\n"
+           "  cross_entropy(x, t, label_smoothing = eps) = (1 - eps) cross_entropy(x, t) + eps cross_entropy(x, u).\n"
+           "Example 1's logits, eps = 0.1:\n\n";
+    const Problem p = seed_problem();
+    const xt::xarray<double> u = xt::ones<double>({std::size_t(2), C}) / double(C);
+    xt::xarray<double> ys = u * eps;
+    for (std::size_t n = 0; n < 2; ++n) ys(n, std::size_t(p.index(n))) += 1 - eps;
+    Tensor<double> xa(p.logits, true), xb(p.logits, true);
+    const Tensor<double> none;
+    Tensor<double> smoothed = cross_entropy(xa, p.index, none, -100, Reduction::Mean, eps);
+    const double hard = cross_entropy(Tensor<double>(p.logits), p.index).item();
+    const double uniform = cross_entropy(Tensor<double>(p.logits), Tensor<double>(u)).item();
+    Tensor<double> as_target = cross_entropy(xb, Tensor<double>(ys));
+    const double mix = (1 - eps) * hard + eps * uniform;
+    out << "  cross_entropy(x, t, label_smoothing = 0.1)        = " << num(smoothed.item()) << "\n"
+        << "  cross_entropy(x, t)                               = " << num(hard) << "\n"
+        << "  cross_entropy(x, u)                               = " << num(uniform) << "\n"
+        << "  0.9 * " << num(hard, 6) << " + 0.1 * " << num(uniform, 6) << "      = " << num(mix) << "   "
+        << L.mark(std::abs(mix - smoothed.item()) <= 1e-12) << "\n"
+        << "  cross_entropy(x, y') with the mixed target as probabilities = " << num(as_target.item()) << "   "
+        << L.mark(std::abs(as_target.item() - smoothed.item()) <= 1e-12) << "\n\n";
+    smoothed.backward();
+    as_target.backward();
+    Table t;
+    for (std::size_t n = 0; n < 2; ++n) {
+        t.add("y' row " + std::to_string(n), row_of(ys, n));
+        t.add("grad, label_smoothing", row_of(xa.grad(), n));
+        t.add("grad, target y'", row_of(xb.grad(), n),
+              L.mark(agree(to_array({C}, row_of(xa.grad(), n)), to_array({C}, row_of(xb.grad(), n)))));
+    }
+    t.print(out, "  ");
+    const double gap = std::log(1 + double(C) * (1 - eps) / eps);
+    out << "\nThe gradient row is (p - y') / N: the loss is smallest where p = y'. With a one-hot target that\n"
+           "needs p[t] = 1, an infinite gap between the logits, so training keeps pushing them apart (an\n"
+           "overconfident model). The mixed target is reached at a finite gap: p = y' when\n"
+           "x[t] - x[c] = log((1 - eps + eps/C) / (eps/C)) = log(1 + C (1 - eps) / eps) = log(28) = "
+        << num(gap, 4) << "\nfor C = 3, eps = 0.1. There the gradient is zero:\n";
+    {
+        Tensor<double> x(xt::xarray<double>{{gap, 0.0, 0.0}}, true);
+        cross_entropy(x, xt::xarray<std::int64_t>{0}, none, -100, Reduction::Mean, eps).backward();
+        double worst = 0;
+        for (double g : x.grad()) worst = std::max(worst, std::abs(g));
+        Table z;
+        z.add("logits", {gap, 0.0, 0.0});
+        z.add("grad", row_of(x.grad(), 0), L.mark(worst <= 1e-15));
+        z.print(out, "  ");
+    }
+    out << "Compare the two settings of any case: explain_cross_entropy --logits ... --target ... --compare '--label-smoothing 0.1'\n";
+}
+
 }  // namespace
 
 Problem walkthrough_problem() { return seed_problem(); }
@@ -425,6 +438,9 @@ int walkthrough(std::ostream& out) {
         ours.insert(ours.end(), lib.loss.begin(), lib.loss.end());
     }
     torch_ref.insert(torch_ref.end(), std::begin(torch5), std::end(torch5));
+
+    lesson_sigmoid_vs_softmax(L);
+    lesson_smoothing_as_mix(L);
 
     heading(out, "Summary", '=');
     out << "tapegrad's losses beside PyTorch's (F.cross_entropy in float64, rounded to 10 decimals):\n";

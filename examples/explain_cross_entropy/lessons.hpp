@@ -2,8 +2,9 @@
 // The explainer's output: the numbers of by_hand.hpp as tables of classes, with the prose that
 // says why each step is what it is, and tapegrad's numbers beside them marked 'agree' or 'DISAGREE'.
 //
-//   walkthrough(out)       five guided examples (basic loss, log_softmax + nll_loss, class weights,
-//                          ignore_index, the three reductions), then tapegrad beside PyTorch
+//   walkthrough(out)       seven guided examples (basic loss, log_softmax + nll_loss, class weights,
+//                          ignore_index, the three reductions, softmax + CE vs sigmoid + BCE, label
+//                          smoothing as a mix), then tapegrad beside PyTorch
 //   explain_user(pr, out)  the user's own case, step by step
 //   print_json(lib, out)   {"loss", "grad", "softmax"} of the library, one line of JSON
 // walkthrough and explain_user return 0 when every check agrees, 1 otherwise.

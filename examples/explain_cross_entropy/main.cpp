@@ -1,11 +1,14 @@
 // The cross-entropy explainer: every step of F.cross_entropy with real numbers, checked against
 // tapegrad's own loss and backward().
 //
-//   explain_cross_entropy                       a guided walkthrough of five examples
+//   explain_cross_entropy                       a guided walkthrough of seven examples
 //   explain_cross_entropy --logits '[[1, 2, 3]]' --target '[2]' [--weight '[1, 2, 3]']
 //       [--ignore-index N] [--reduction mean|sum|none] [--label-smoothing X]
 //                                               your own case, step by step
 //   ... --json                                  {"loss", "grad", "softmax"} as JSON instead
+//   explain_cross_entropy --loss binary_cross_entropy_with_logits [--input ... --target ...]
+//                                               any of the other losses (other_losses.cpp)
+//   ... --compare '--label-smoothing 0.1'       two settings side by side (compare.cpp)
 //
 // How it runs (explain_main, in cli.cpp so that the tests can call it too):
 //   1. CLI11 reads the flags; without any, the walkthrough is printed (lessons.cpp).

@@ -4,6 +4,7 @@
 #include <tapegrad/tapegrad.hpp>
 
 #include "html_page.hpp"
+#include "other_losses.hpp"
 
 namespace explain_ce {
 
@@ -23,6 +24,21 @@ void write_page(const std::string& path, const std::string& lesson_text, const P
     const std::string svg = viz::render_svg(viz::to_dot(
         total, viz::DotOptions().name(x, "logits x").title("the graph, after backward: values and gradients")));
     examples::write_html_page(path, "Cross-entropy, step by step",
+                              {{"The lesson", lesson_text, ""},
+                               {"The graph tapegrad recorded", "", svg},
+                               {"Final loss", "loss = " + format_array(loss.value(), 6), ""}});
+}
+
+void write_loss_page(const std::string& path, const std::string& lesson_text, const LossProblem& p) {
+    using namespace tapegrad;
+    Tensor<double> x(p.input, true);
+    const Tensor<double> loss = call_loss(p, x);
+    const Tensor<double> total = loss.numel() == 1 ? loss : sum(loss);  // reduction 'none': backward of the sum
+    retain_grads(total);
+    total.backward(Tensor<double>(), /*retain_graph=*/true);
+    const std::string svg = viz::render_svg(viz::to_dot(
+        total, viz::DotOptions().name(x, "input x").title("the graph, after backward: values and gradients")));
+    examples::write_html_page(path, p.name + ", step by step",
                               {{"The lesson", lesson_text, ""},
                                {"The graph tapegrad recorded", "", svg},
                                {"Final loss", "loss = " + format_array(loss.value(), 6), ""}});

@@ -13,4 +13,8 @@ Problem walkthrough_problem();
 
 void write_page(const std::string& path, const std::string& lesson_text, const Problem& pr);
 
+// The same for --loss NAME: the graph is the loss's one node on the input.
+struct LossProblem;
+void write_loss_page(const std::string& path, const std::string& lesson_text, const LossProblem& p);
+
 }  // namespace explain_ce

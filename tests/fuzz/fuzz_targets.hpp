@@ -398,8 +398,8 @@ inline void npz_members(const std::uint8_t* data, std::size_t size) {
 // ------------------------------------------------------------------------------------ explainer
 
 // Input lines (split on '\n'): logits, target, then optional weight, ignore-index, reduction,
-// label-smoothing, and "text" for the step-by-step explanation instead of --json. Empty optional
-// lines are left out of the command line.
+// label-smoothing, "text" for the step-by-step explanation instead of --json, the --loss name and
+// --compare's options. Empty optional lines are left out of the command line.
 inline void explain(const std::uint8_t* data, std::size_t size) {
     std::vector<std::string> f(1);
     for (std::size_t i = 0; i < size; ++i) {
@@ -408,13 +408,15 @@ inline void explain(const std::uint8_t* data, std::size_t size) {
         else
             f.back() += static_cast<char>(data[i]);
     }
-    f.resize(std::max<std::size_t>(f.size(), 7));
+    f.resize(std::max<std::size_t>(f.size(), 9));
     const bool text = f[6] == "text";
     std::vector<std::string> args{"explain_cross_entropy", "--logits=" + f[0], "--target=" + f[1]};
     if (!f[2].empty()) args.push_back("--weight=" + f[2]);
     if (!f[3].empty()) args.push_back("--ignore-index=" + f[3]);
     if (!f[4].empty()) args.push_back("--reduction=" + f[4]);
     if (!f[5].empty()) args.push_back("--label-smoothing=" + f[5]);
+    if (!f[7].empty()) args.push_back("--loss=" + f[7]);
+    if (!f[8].empty()) args.push_back("--compare=" + f[8]);
     if (!text) args.push_back("--json");
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -436,8 +438,16 @@ inline void explain(const std::uint8_t* data, std::size_t size) {
         } catch (const nlohmann::json::exception& e) {
             require(false, std::string("explain_main --json printed malformed JSON: ") + e.what());
         }
-        require(j.is_object() && j.contains("loss") && j.contains("grad") && j.contains("softmax"),
-                "explain_main --json prints {loss, grad, softmax}");
+        if (!f[8].empty())
+            require(j.is_object() && j.size() == 2 && j.contains("a") && j.contains("b") && j["a"].contains("loss") &&
+                        j["b"].contains("grad"),
+                    "explain_main --compare --json prints {a: {loss, grad}, b: {loss, grad}}");
+        else if (f[7].empty() || f[7] == "cross_entropy")
+            require(j.is_object() && j.contains("loss") && j.contains("grad") && j.contains("softmax"),
+                    "explain_main --json prints {loss, grad, softmax}");
+        else
+            require(j.is_object() && j.size() == 2 && j.contains("loss") && j.contains("grad"),
+                    "explain_main --loss NAME --json prints {loss, grad}");
     }
 }
 

@@ -142,6 +142,11 @@ int main(int argc, char** argv) {
         {"spatial", "[[[1, 2], [3, 4]], [[0, \"inf\"], [-1, 1]]]\n[[0, 1], [1, 0]]"},
         {"unbatched-text", "[1e300, -1e300, \"nan\"]\n1\n[0.5, 1, 2]\n\n\n0.5\ntext"},
         {"text", "[[0.1, 0.2, 0.3, 0.4]]\n[3]\n\n\nsum\n\ntext"},
+        {"bce-logits", "[[2, -1, 0.5], [-800, 1, 40]]\n[[1, 0, 1], [0, 1, 0]]\n[1, 2, 1]\n\nsum\n\ntext\nbinary_cross_entropy_with_logits"},
+        {"kl-div", "[[-0.5, -1], [-2, -0.1]]\n[[0.6, 0.4], [0, 1]]\n\n\nbatchmean\n\n\nkl_div"},
+        {"mse-broadcast", "[1, 2, 3]\n[[0, 0, 0], [1, 1, 1]]\n\n\nnone\n\ntext\nmse_loss"},
+        {"compare", "[[2.0, 0.5, 1.0], [0.5, 2.0, 1.5]]\n[0, 2]\n\n\n\n\ntext\n\n--label-smoothing 0.1 --weight [1, 2, 3]"},
+        {"compare-json", "[0.5, 2]\n[0, 1]\n\n\n\n\n\nhuber_loss\n--delta 0.3"},
     };
     for (const auto& [name, text] : explain) write(dir / "explain" / (std::string(name) + ".txt"), text);
     return 0;
