@@ -86,3 +86,35 @@ TEST_CASE("explain_cross_entropy --loss NAME --html: the other losses' pages ope
         CHECK_THAT(read_file(page), Contains(std::string(loss) + " of your input, step by step"));
     }
 }
+
+TEST_CASE("explain_backprop --html writes a page chromium opens: lesson, graph and loss", "[html][explain_backprop]") {
+    test_util::TempDir dir;
+    const fs::path page = dir.path / "backprop.html";
+    auto r = run_program(example_binary("explain_backprop"), {"--json"}, dir.path);
+    REQUIRE(r.code == 0);
+    char want[32];
+    std::snprintf(want, sizeof want, "%.6f", nlohmann::json::parse(r.out)["loss_before"].get<double>());
+    r = run_program(example_binary("explain_backprop"), {"--html", page.string()}, dir.path);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Contains("page: " + page.string()));
+    check_page(page, dir.path, want);
+    const std::string html = read_file(page);
+    CHECK_THAT(html, Contains("h.grad +=") && Contains("gradcheck") && Contains("after one SGD step"));
+    // one picture node per tape entry and leaf: the page's SVG is the one --graph writes
+    const fs::path svg = dir.path / "backprop.svg";
+    r = run_program(example_binary("explain_backprop"), {"--graph", svg.string()}, dir.path);
+    REQUIRE(r.code == 0);
+    const std::regex node("class=\"node\"");
+    const std::string s = read_file(svg);
+    const auto count = [&](const std::string& t) { return std::distance(std::sregex_iterator(t.begin(), t.end(), node), std::sregex_iterator()); };
+    CHECK(count(html) == count(s));
+    CHECK(count(html) > 10);
+    // bad: a page that cannot be written, and --json with --html
+    r = run_program(example_binary("explain_backprop"), {"--html", (dir.path / "no/such/dir/p.html").string()}, dir.path);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("error:"));
+    r = run_program(example_binary("explain_backprop"), {"--json", "--html", page.string()}, dir.path);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("one or the other"));
+}

@@ -6,6 +6,7 @@
 //     no arguments       the lesson (backprop_lesson.hpp) as text
 //     --graph FILE.svg   also writes the graph picture (viz::write_svg)
 //     --json             the lesson's data as one JSON object instead of text
+//     --html FILE        also writes the lesson as one self-contained web page (html_page.hpp)
 //   Returns 0 when every check agrees, 1 when one disagrees, 2 on bad flags or a file that cannot
 //   be written (with "error: <message>" on err).
 #include <ostream>

@@ -83,11 +83,13 @@ struct Lesson {
     std::string gradcheck_report;
     double loss_before = 0, loss_after = 0;
     std::string graph_file;       // "" when no picture was asked for
+    std::string graph_svg;        // the picture itself, when keep_svg was asked for
     bool all_agree() const;
 };
 
-// The lesson; writes the graph picture (SVG) to graph_svg when it is not empty.
-Lesson build_lesson(const std::string& graph_svg = "");
+// The lesson; writes the graph picture (SVG) to graph_svg when it is not empty, and keeps the
+// SVG text in Lesson::graph_svg when keep_svg (for the web page).
+Lesson build_lesson(const std::string& graph_svg = "", bool keep_svg = false);
 void print_lesson(const Lesson& lesson, std::ostream& out);
 nlohmann::json to_json(const Lesson& lesson);
 

@@ -145,7 +145,7 @@ bool Lesson::all_agree() const {
     return gradcheck_ok;
 }
 
-Lesson build_lesson(const std::string& graph_svg) {
+Lesson build_lesson(const std::string& graph_svg, bool keep_svg) {
     Lesson L;
     L.net = tiny_network();
     const Network& net = L.net;
@@ -259,12 +259,16 @@ Lesson build_lesson(const std::string& graph_svg) {
     }
 
     // the picture, before the parameters change
-    if (!graph_svg.empty()) {
+    if (!graph_svg.empty() || keep_svg) {
         viz::DotOptions opt;
         opt.name(x, "x").name(W1, "W1").name(b1, "b1").name(W2, "W2").name(b2, "b2").precision(4).title(
             "explain_backprop: loss = cross_entropy(linear(h + 0.5·h, W2, b2), y), h = relu(linear(x, W1, b1))");
-        viz::write_svg(viz::to_dot(graph, opt), graph_svg);
-        L.graph_file = graph_svg;
+        const std::string dot = viz::to_dot(graph, opt);
+        if (keep_svg) L.graph_svg = viz::render_svg(dot);
+        if (!graph_svg.empty()) {
+            viz::write_svg(dot, graph_svg);
+            L.graph_file = graph_svg;
+        }
     }
 
     // gradcheck on the whole function of the four parameters
