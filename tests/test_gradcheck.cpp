@@ -348,3 +348,95 @@ TEST_CASE("gradcheck kinks: ReLU and abs at 0, ties in maximum, clamp at a bound
     // x = 1.5 is smooth: the wrong slope 3 there is an ordinary mismatch; at 0 it is outside [0, 1]
     CHECK(wrong.mismatches == 2);
 }
+
+// ---------------------------------------------------------------- gradcheck_module
+
+namespace {
+// A layer of one's own: y = x * w (w per feature), with a backward whose weight gradient may be
+// doubled in one element.
+template <class T> class ScaleTest : public nn::Module<T> {
+public:
+    explicit ScaleTest(std::size_t n, bool wrong) : wrong_(wrong) {
+        weight = this->register_parameter("weight", Tensor<T>(xt::xarray<T>(xt::arange<T>(1, T(n + 1)) / T(n)), true));
+    }
+    Tensor<T> forward(const Tensor<T>& x) override {
+        Tensor<T> out(xt::xarray<T>(x.value() * weight.value()));
+        Tensor<T> w = weight;
+        const bool wrong = wrong_;
+        if (needs_grad({x, w}))
+            record<T>(out, "scale_test", {x, w}, [x, w, wrong](const xt::xarray<T>& g, const xt::xarray<T>&) {
+                if (x.requires_grad()) x.accumulate_grad(xt::xarray<T>(g * w.value()));
+                if (w.requires_grad()) {
+                    xt::xarray<T> gw = xt::sum(g * x.value(), {0});
+                    if (wrong) gw.data()[1] *= 2;
+                    w.accumulate_grad(gw);
+                }
+            });
+        return out;
+    }
+    std::string repr() const override { return "ScaleTest()"; }
+    std::shared_ptr<nn::Module<double>> clone_as_double() const override {
+        auto c = std::make_shared<ScaleTest<double>>(weight.numel(), wrong_);
+        this->copy_own_state_to(*c);
+        return c;
+    }
+    Tensor<T> weight;
+
+private:
+    bool wrong_;
+};
+
+std::shared_ptr<nn::Sequential<float>> small_model(bool wrong, Generator& g) {
+    auto m = std::make_shared<nn::Sequential<float>>();
+    m->push_back(std::make_shared<nn::Linear<float>>(4, 6, true, g));
+    m->push_back(std::make_shared<nn::BatchNorm1d<float>>(6));
+    m->push_back(std::make_shared<ScaleTest<float>>(6, wrong));
+    m->push_back(std::make_shared<nn::Tanh<float>>());
+    m->push_back(std::make_shared<nn::Dropout<float>>(0.3));
+    m->push_back(std::make_shared<nn::Linear<float>>(6, 3, true, g));
+    return m;
+}
+}  // namespace
+
+TEST_CASE("gradcheck_module checks a float32 model's parameters on a float64 copy, dropout and batch norm included", "[gradcheck]") {
+    Generator g(7);
+    auto model = small_model(false, g);
+    const Tensor<float> x = randn<float>({5, 4}, g, true);
+    const xt::xarray<std::int64_t> y{0, 2, 1, 1, 0};
+    const std::string before = default_generator().state();
+    auto r = autograd::gradcheck_module(*model, x, [&](const Tensor<double>& out) { return cross_entropy(out, y); });
+    INFO(r.table);
+    CHECK(r.ok);
+    CHECK(r.mode == "full");
+    REQUIRE(r.rows.size() == 8);  // input, 0.weight, 0.bias, 1.weight, 1.bias, 2.weight, 5.weight, 5.bias
+    CHECK(r.rows[0].name == "input");
+    CHECK(r.rows[1].name == "0.weight");
+    CHECK(r.rows[1].shape == Shape{6, 4});
+    CHECK(r.rows[5].name == "2.weight");
+    CHECK_THAT(r.table, Contains("every tensor within tolerance") && Contains("5.bias"));
+    CHECK(default_generator().state() == before);  // the caller's random stream is left as it was
+    CHECK_FALSE(model->named_parameters()[0].second.has_grad());
+
+    // a wrong weight gradient in the custom layer: its row fails, the others pass
+    auto bad_model = small_model(true, g);
+    for (std::size_t fast_above : {std::size_t(1000000), std::size_t(10)}) {
+        auto bad = autograd::gradcheck_module(*bad_model, x, [&](const Tensor<double>& out) { return cross_entropy(out, y); },
+                                              autograd::GradcheckOptions(), fast_above);
+        INFO(bad.table);
+        CHECK_FALSE(bad.ok);
+        CHECK(bad.mode == (fast_above == 10 ? "fast, then full" : "full"));
+        std::size_t failed = 0;
+        for (const auto& row : bad.rows) {
+            CHECK(row.ok == (row.name != "2.weight"));
+            failed += !row.ok;
+        }
+        CHECK(failed == 1);
+        CHECK_THAT(bad.table, Contains("2.weight") && Contains("FAILED (1 entries out of tolerance)"));
+        CHECK(bad.detail.input_element == 1);
+    }
+    // above fast_above, a correct model is checked in fast mode
+    auto fast = autograd::gradcheck_module(*model, x, [&](const Tensor<double>& out) { return cross_entropy(out, y); },
+                                           autograd::GradcheckOptions(), 10);
+    CHECK(fast.ok);
+    CHECK(fast.mode == "fast");
+}

@@ -31,6 +31,7 @@
 #include "tapegrad/autograd/gradcheck.hpp"
 
 // nn: modules, layers, loss modules
+#include "tapegrad/nn/gradcheck_module.hpp"  // gradcheck for a whole model
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/layers.hpp"
 #include "tapegrad/nn/loss.hpp"

@@ -142,6 +142,8 @@ template <class T> struct Checker {
     static constexpr std::size_t kAll = std::size_t(-1);
 
     Checker(const GradcheckFn<T>& f, const GradcheckOptions& o, std::vector<Tensor<T>> x) : fn(f), opt(o), xs(std::move(x)) {
+        r.input_max_error.assign(xs.size(), 0.0);
+        r.input_mismatches.assign(xs.size(), 0);
         atol.assign(xs.size(), o.atol());
         rtol.assign(xs.size(), o.rtol());
         for (const auto& t : o.input_tolerances()) atol[t.input] = t.atol, rtol[t.input] = t.rtol;
@@ -285,12 +287,14 @@ template <class T> struct Checker {
                         const bool nan = std::isnan(a) || std::isnan(n);
                         const double err = nan ? std::numeric_limits<double>::quiet_NaN() : a == n ? 0.0 : std::abs(a - n);
                         if (nan || err > r.max_error) r.max_error = err;  // once NaN it stays NaN
+                        if (nan || err > r.input_max_error[i]) r.input_max_error[i] = err;
                         if (!within(a, n, i)) bad.push_back({o, i, j, k, a, n});
                         const bool same = std::isnan(a) ? std::isnan(a2) : std::abs(a - a2) <= opt.nondet_tol();
                         if (reentrant && !same) reentrant = false, re = {o, i, j, k, a, 0}, re_a2 = a2;
                     }
             }
         if (opt.detect_kinks() && !bad.empty()) classify_kinks(bad);
+        for (const Entry& e : bad) ++r.input_mismatches[e.i];
         if (!bad.empty()) {
             report_mismatch(bad, num, ana);
         } else if (!reentrant) {
@@ -435,7 +439,9 @@ template <class T> struct Checker {
                 ++r.checked;
                 const double err = std::abs(a[o][i] - n[o][i]);
                 if (std::isnan(err) || err > r.max_error) r.max_error = err;
+                if (std::isnan(err) || err > r.input_max_error[i]) r.input_max_error[i] = err;
                 if (!within(a[o][i], n[o][i], i)) {
+                    ++r.input_mismatches[i];
                     if (ok)
                         os << "fast mode: v^T J u out of tolerance for output " << o << " with respect to input " << i
                            << ": numerical " << fmt(n[o][i]) << ", analytical " << fmt(a[o][i]) << " (atol = " << atol[i]
@@ -548,6 +554,17 @@ template <class T> struct Checker {
 
 template <class T>
 GradcheckResult gradcheck_impl(const GradcheckFn<T>& fn, const std::vector<Tensor<T>>& inputs, const GradcheckOptions& opt) {
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+        if (!inputs[i].defined()) throw ValueError("gradcheck: input " + std::to_string(i) + " is undefined");
+    // Work on copies so the caller's tensors keep their gradients.
+    std::vector<Tensor<T>> xs;
+    for (const auto& x : inputs) xs.push_back(Tensor<T>(x.value(), x.requires_grad()));
+    return detail::gradcheck_in_place(fn, xs, opt);
+}
+
+template <class T>
+GradcheckResult detail::gradcheck_in_place(const GradcheckFn<T>& fn, const std::vector<Tensor<T>>& inputs,
+                                           const GradcheckOptions& opt) {
     if (!(opt.eps() > 0)) throw ValueError("gradcheck: eps must be positive, got " + std::to_string(opt.eps()));
     if (!(opt.atol() >= 0) || !(opt.rtol() >= 0)) throw ValueError("gradcheck: atol and rtol must be non-negative");
     if (!(opt.nondet_tol() >= 0)) throw ValueError("gradcheck: nondet_tol must be non-negative");
@@ -576,10 +593,7 @@ GradcheckResult gradcheck_impl(const GradcheckFn<T>& fn, const std::vector<Tenso
                 warnings.push_back(w);
             }
     }
-    // Work on copies so the caller's tensors keep their gradients.
-    std::vector<Tensor<T>> xs;
-    for (const auto& x : inputs) xs.push_back(Tensor<T>(x.value(), x.requires_grad()));
-    Checker<T> c(fn, opt, std::move(xs));
+    Checker<T> c(fn, opt, inputs);
     GradcheckResult& r = c.r;
     r.warnings = std::move(warnings);
     r.eps = opt.eps();
@@ -593,6 +607,8 @@ GradcheckResult gradcheck_impl(const GradcheckFn<T>& fn, const std::vector<Tenso
             r.mode = "fast, then full";
             r.checked = 0;
             r.max_error = 0;
+            std::fill(r.input_max_error.begin(), r.input_max_error.end(), 0.0);
+            std::fill(r.input_mismatches.begin(), r.input_mismatches.end(), 0);
             c.full();
             if (r.ok) {
                 const std::string w = "gradcheck: fast mode's v^T J u was out of tolerance, but every entry of the full "
@@ -633,6 +649,10 @@ template GradcheckResult gradcheck_impl<float>(const GradcheckFn<float>&, const 
                                                const GradcheckOptions&);
 template GradcheckResult gradcheck_impl<double>(const GradcheckFn<double>&, const std::vector<Tensor<double>>&,
                                                 const GradcheckOptions&);
+template GradcheckResult detail::gradcheck_in_place<float>(const GradcheckFn<float>&, const std::vector<Tensor<float>>&,
+                                                           const GradcheckOptions&);
+template GradcheckResult detail::gradcheck_in_place<double>(const GradcheckFn<double>&, const std::vector<Tensor<double>>&,
+                                                            const GradcheckOptions&);
 
 }  // namespace autograd
 }  // namespace tapegrad

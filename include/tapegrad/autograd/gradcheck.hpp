@@ -109,6 +109,8 @@ struct GradcheckResult {
     std::string mode;              // "full", "fast" or "fast, then full"
     FiniteDifference scheme = FiniteDifference::Central;
     std::vector<Kink> kinks;       // entries at a kink (not counted as mismatches when between)
+    std::vector<double> input_max_error;         // per input: its worst |analytical − numerical|
+    std::vector<std::size_t> input_mismatches;   // per input: its entries out of tolerance
     std::vector<std::string> warnings;
     std::string report;            // the readable report (also what operator<< prints)
     explicit operator bool() const { return ok; }
@@ -125,6 +127,13 @@ GradcheckResult gradcheck_impl(const GradcheckFn<T>& fn, const std::vector<Tenso
                                const GradcheckOptions& options);
 
 namespace detail {
+// gradcheck on the inputs themselves, not copies: they are perturbed in place (and restored) and
+// receive gradients. For gradcheck_module, whose function reads the tensors through a model;
+// check_undefined_grad must be off (it calls fn with other tensors).
+template <class T>
+GradcheckResult gradcheck_in_place(const GradcheckFn<T>& fn, const std::vector<Tensor<T>>& inputs,
+                                   const GradcheckOptions& options);
+
 template <class F, class T> GradcheckFn<T> wrap_gradcheck_fn(F& fn, const std::vector<Tensor<T>>& inputs) {
     using R = std::decay_t<decltype(fn(inputs))>;
     if constexpr (std::is_same_v<R, Tensor<T>>)
