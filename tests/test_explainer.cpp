@@ -413,6 +413,7 @@ TEST_CASE("explainer --compare: two settings side by side, terms, gradient rows 
              {with({"--compare", "--weight [1, 2"}), "unclosed '['"},
              {with({"--compare", "--label-smoothing 'x"}), "unclosed '"},
              {with({"--compare", "--bogus 1"}), "--compare: "},
+             {with({"--compare", "--help"}), "not --help itself"},
              {with({"--compare", "--label-smoothing 2"}), "label_smoothing must be between 0.0 and 1.0"},
              {with({"--compare", "--logits [[1, 2]] --target [0]"}), "different shapes"},
              {{"--compare", "--label-smoothing 0.1"}, "--compare needs a case"},

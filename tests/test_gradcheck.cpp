@@ -432,6 +432,7 @@ TEST_CASE("gradcheck_module checks a float32 model's parameters on a float64 cop
         }
         CHECK(failed == 1);
         CHECK_THAT(bad.table, Contains("2.weight") && Contains("FAILED (1 entries out of tolerance)"));
+        CHECK_THAT(bad.table, Contains("the first failure (its input 5 is 2.weight)"));
         CHECK(bad.detail.input_element == 1);
     }
     // above fast_above, a correct model is checked in fast mode

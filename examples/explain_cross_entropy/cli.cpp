@@ -99,6 +99,8 @@ int explain_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
             std::reverse(args.begin(), args.end());  // CLI11 takes a vector last argument first
             try {
                 second.parse(args);
+            } catch (const CLI::CallForHelp&) {
+                throw InputError("--compare: OPTIONS are the case's flags (--help lists them), not --help itself");
             } catch (const CLI::ParseError& e) {
                 throw InputError(std::string("--compare: ") + e.what());
             }

@@ -118,9 +118,11 @@ ModuleGradcheckResult gradcheck_module(const nn::Module<T>& model, const Tensor<
     if (r.ok)
         os << "every tensor within tolerance\n";
     else if (failed > 0)
-        os << failed << " of " << tensors << " tensors FAILED; the first failure:\n" << r.detail.report;
+        os << failed << " of " << tensors << " tensors FAILED; the first failure (its input "
+           << r.detail.input_index << " is " << names[r.detail.input_index] << "):\n" << r.detail.report;
     else
-        os << "FAILED: " << r.detail.what << "\n" << r.detail.report;
+        os << "FAILED: " << r.detail.what << " (input " << r.detail.input_index << " is " << names[r.detail.input_index]
+           << ")\n" << r.detail.report;
     r.table = os.str();
     return r;
 }
