@@ -2,9 +2,14 @@
 // (every parameter element: two forwards each) against fast mode (v^T J u: two forwards per
 // tensor).
 //
+// Then check_graph on the same model's float32 graph (each tape entry's backward alone against
+// float64 differences of its forward).
+//
 //   bench_gradcheck [--batch N] [--threads N] [--skip-full]
 // Prints one line per run: mode, seconds, worst error, result. Random inputs (a gradient check
 // does not need the data set).
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 
@@ -43,6 +48,19 @@ int main(int argc, char** argv) {
         return r;
     };
     run("fast mode", 0);
+    {
+        set_check_graph(true);
+        const Tensor<float> l = cross_entropy(model->forward(x), y);
+        set_check_graph(false);
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto r = autograd::check_graph(l);
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        double worst = 0;
+        for (const auto& e : r.entries) worst = std::max(worst, e.error);
+        std::printf("%-28s %zu entries%9s %9.2f s  worst error %.3e  %s\n", "check_graph (float32 graph)",
+                    r.entries.size(), "", s, worst, r.ok ? "passed" : "FAILED");
+        std::fflush(stdout);
+    }
     if (!skip_full) std::cout << run("full mode", std::size_t(-1)).table;
     return 0;
 }

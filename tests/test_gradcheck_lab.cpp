@@ -38,7 +38,7 @@ TEST_CASE("gradcheck_lab: the error against the step is a V whose bottom sits ne
     CHECK(at(c64, 1e-12) > 1000 * c64.best_error);
 }
 
-TEST_CASE("gradcheck_lab: the program writes the plot and names the wrong op's parameter", "[gradcheck_lab]") {
+TEST_CASE("gradcheck_lab: the program writes the plot, names the wrong op's parameter and the op", "[gradcheck_lab]") {
     test_util::TempDir dir;
     const std::string plot = (dir.path / "lab.svg").string();
     const auto r = test_programs::call_main(gradcheck_lab::lab_main, "gradcheck_lab", {"--plot", plot});
@@ -47,6 +47,9 @@ TEST_CASE("gradcheck_lab: the program writes the plot and names the wrong op's p
     CHECK_THAT(r.out, Contains("best step and error") && Contains("plot: " + plot));
     CHECK_THAT(r.out, Contains("2.weight  [4]") && Contains("FAILED (1 entries out of tolerance)"));
     CHECK_THAT(r.out, Contains("at input element 1 (index [1] of [4])"));
+    // check_graph names the op itself: wrong_scale, its weight (input 1), element 1
+    CHECK_THAT(r.out, Contains("3. Which op? check_graph"));
+    CHECK_THAT(r.out, Contains("first failure: 'wrong_scale' (tape entry #") && Contains(", input 1, element 1 at [1]"));
     std::ifstream f(plot);
     const std::string svg((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     CHECK(svg.rfind("<svg", 0) == 0);

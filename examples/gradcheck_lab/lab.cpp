@@ -1,4 +1,4 @@
-// gradcheck_lab's experiments (see lab.hpp): the step sweep, its plot, the wrong-op demonstration.
+// gradcheck_lab's experiments (see lab.hpp): the step sweep, its plot, the wrong op caught and named.
 #include "lab.hpp"
 
 #include <algorithm>
@@ -115,6 +115,9 @@ public:
                 gw(1) *= 2;  // the mistake
                 if (w.requires_grad()) w.accumulate_grad(gw);
             });
+        // for check_graph: the same forward again, on float64 copies of the inputs
+        if (is_check_graph_enabled() && out.requires_grad())
+            set_replay(out, [](const std::vector<Tensor<double>>& in) { return mul(in[0], in[1]); });
         return out;
     }
     std::string repr() const override { return "WrongScale()"; }
@@ -179,7 +182,16 @@ int lab_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
         const xt::xarray<std::int64_t> y{0, 1, 1, 0, 1};
         const auto r = autograd::gradcheck_module(*model, x, [&](const Tensor<double>& o) { return cross_entropy(o, y); });
         out << r.table;
-        return r.ok ? 1 : 0;  // the lab expects the wrong op to be caught
+
+        out << "\n3. Which op? check_graph: with set_check_graph(true) during the forward, every tape entry keeps\n"
+               "   how to re-run its own forward, and check_graph checks each entry's backward alone against\n"
+               "   central differences of that forward:\n\n";
+        set_check_graph(true);
+        const Tensor<double> loss = cross_entropy(model->forward(x), y);
+        set_check_graph(false);
+        const auto c = autograd::check_graph(loss);
+        out << c.report;
+        return r.ok || c.ok ? 1 : 0;  // the lab expects the wrong op to be caught, and named
     } catch (const CLI::CallForHelp&) {
         out << app.help();
         return 0;

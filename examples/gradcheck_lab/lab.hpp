@@ -7,7 +7,7 @@
 //   write_plot(...)   that sweep as a log-log SVG (the V: truncation error falling with the step,
 //                     round-off error rising as it shrinks)
 //   lab_main(...)     the program: the sweep as a table and a plot, then a tiny model with one
-//                     wrong custom op, caught by gradcheck and gradcheck_module
+//                     wrong custom op, caught by gradcheck_module and named by check_graph
 #include <ostream>
 #include <string>
 #include <vector>

@@ -10,6 +10,8 @@
 //    epsilon^(1/3) for central differences: 6e-6 in float64, 5e-3 in float32.
 // 2. A tiny model with a custom layer whose backward doubles one weight-gradient element:
 //    gradcheck_module's table names the parameter, the report the element.
+// 3. The same model's graph under check_graph: each tape entry's backward checked alone, and the
+//    wrong op named with its place on the tape.
 #include <iostream>
 
 #include "lab.hpp"

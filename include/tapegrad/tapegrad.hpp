@@ -28,6 +28,7 @@
 #include "tapegrad/ops/softmax.hpp"
 
 // autograd tools: gradcheck
+#include "tapegrad/autograd/check_graph.hpp"
 #include "tapegrad/autograd/gradcheck.hpp"
 
 // nn: modules, layers, loss modules

@@ -30,14 +30,6 @@ const char* to_string(FiniteDifference s) {
 
 namespace {
 
-Shape unravel(std::size_t flat, const Shape& shape) {
-    Shape idx(shape.size());
-    for (std::size_t d = shape.size(); d-- > 0;) {
-        idx[d] = shape[d] ? flat % shape[d] : 0;
-        flat = shape[d] ? flat / shape[d] : 0;
-    }
-    return idx;
-}
 
 // J[j][k] = ∂ out_k / ∂ in_j, stored row-major (n_in × n_out).
 struct Jacobian {
@@ -362,8 +354,8 @@ template <class T> struct Checker {
 
     void set_position(std::size_t o, std::size_t i, std::size_t j, std::size_t k) {
         r.output_index = o, r.input_index = i, r.input_element = j, r.output_element = k;
-        r.input_position = unravel(j, xs[i].shape());
-        r.output_position = unravel(k, out_shapes[o]);
+        r.input_position = unravel_index(j, xs[i].shape());
+        r.output_position = unravel_index(k, out_shapes[o]);
     }
 
     void report_mismatch(const std::vector<Entry>& bad, const std::vector<std::vector<Jacobian>>& num,

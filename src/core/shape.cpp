@@ -13,4 +13,13 @@ std::string shape_str(const Shape& s) {
     return os.str();
 }
 
+Shape unravel_index(std::size_t flat, const Shape& shape) {
+    Shape idx(shape.size());
+    for (std::size_t d = shape.size(); d-- > 0;) {
+        idx[d] = shape[d] ? flat % shape[d] : 0;
+        flat = shape[d] ? flat / shape[d] : 0;
+    }
+    return idx;
+}
+
 }  // namespace tapegrad

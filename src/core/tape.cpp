@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "tapegrad/core/graph.hpp"
+#include "tapegrad/core/sparse_grad.hpp"
 #include "tapegrad/core/tape.hpp"
 
 namespace tapegrad {
@@ -38,6 +39,8 @@ thread_local Pass g_pass;
 std::atomic<std::uint64_t> g_next_pass_id{1};
 thread_local bool g_grad_enabled = true;
 thread_local bool g_anomaly = false;
+thread_local bool g_check_graph = false;
+thread_local const detail::Node* g_last_recorded = nullptr;  // for set_replay_of_last
 
 // Entries whose output nobody can reach can never run; walking backwards lets one pass
 // free a whole dead chain (releasing entry i's closure can orphan the output of entry j < i).
@@ -64,6 +67,7 @@ template <class T> struct TypedNode final : detail::Node {
     std::function<void(const xt::xarray<T>&, const xt::xarray<T>&)> fn;
     std::vector<std::weak_ptr<detail::TensorImpl<T>>> inputs;
     std::vector<std::uint64_t> input_versions;  // each input's version when the op ran
+    Replay replay;                              // graph checking mode only: the forward again
 
     bool pending() const override {
         auto o = out.lock();
@@ -125,6 +129,7 @@ template <class T> struct TypedNode final : detail::Node {
     }
     void release() override {
         fn = nullptr;
+        replay = nullptr;
         inputs.clear();
         input_versions.clear();
     }
@@ -138,6 +143,8 @@ NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
 void set_detect_anomaly(bool enabled) { g_anomaly = enabled; }
 bool is_anomaly_enabled() { return g_anomaly; }
+void set_check_graph(bool enabled) { g_check_graph = enabled; }
+bool is_check_graph_enabled() { return g_check_graph; }
 
 std::size_t tape_size() { return g_tape.nodes.size(); }
 void clear_tape() {
@@ -198,6 +205,7 @@ void record_span(Tensor<T>& out, const char* name, const Tensor<T>* first, const
     }
     impl->node = node;
     impl->requires_grad = true;
+    g_last_recorded = node.get();
     tape.nodes.push_back(std::move(node));
 }
 }  // namespace
@@ -272,6 +280,103 @@ template Graph<float> graph_of(const Tensor<float>&);
 template Graph<double> graph_of(const Tensor<double>&);
 template void retain_grads(const Tensor<float>&);
 template void retain_grads(const Tensor<double>&);
+
+namespace {
+template <class T> TypedNode<T>* typed_entry(const Tensor<T>& out, const char* fn) {
+    if (!out.defined()) throw ValueError(std::string(fn) + ": the tensor is undefined");
+    auto* n = out.impl()->node.get();
+    if (!n) return nullptr;
+    if (n->tape != g_tape.id)
+        throw AutogradError(std::string(fn) + ": this tensor's graph is on another thread's tape; one tape per thread");
+    return dynamic_cast<TypedNode<T>*>(n);
+}
+}  // namespace
+
+template <class T> void set_replay(const Tensor<T>& out, Replay replay) {
+    auto* n = typed_entry(out, "set_replay");
+    if (!n) throw AutogradError("set_replay: the tensor is a leaf; only an op's result (after record) has a tape entry");
+    if (n->released) throw AutogradError(detail::kSecondBackwardMessage);
+    n->replay = std::move(replay);
+}
+template void set_replay(const Tensor<float>&, Replay);
+template void set_replay(const Tensor<double>&, Replay);
+
+namespace detail {
+template <class T> void set_replay_of_last(const Tensor<T>& out, Replay replay) {
+    if (!out.defined() || !out.impl()->node || out.impl()->node.get() != g_last_recorded) return;
+    if (auto* n = dynamic_cast<TypedNode<T>*>(out.impl()->node.get()); n && !n->replay) n->replay = std::move(replay);
+}
+template void set_replay_of_last(const Tensor<float>&, Replay);
+template void set_replay_of_last(const Tensor<double>&, Replay);
+
+template <class T> const Replay* entry_replay(const Tensor<T>& out) {
+    auto* n = typed_entry(out, "entry_replay");
+    return n && n->replay ? &n->replay : nullptr;
+}
+template const Replay* entry_replay(const Tensor<float>&);
+template const Replay* entry_replay(const Tensor<double>&);
+
+template <class T>
+std::vector<std::optional<xt::xarray<T>>> run_entry_backward(const Tensor<T>& out, const xt::xarray<T>& grad_out) {
+    auto* n = typed_entry(out, "run_entry_backward");
+    if (!n) throw AutogradError("run_entry_backward: the tensor is a leaf; it has no backward");
+    if (n->released || !n->fn) throw AutogradError(kSecondBackwardMessage);
+    if (!std::equal(grad_out.shape().begin(), grad_out.shape().end(), out.value().shape().begin(),
+                    out.value().shape().end()))
+        throw ShapeError("run_entry_backward: grad_out of shape " + shape_str(Shape(grad_out.shape().begin(), grad_out.shape().end())) +
+                         " for an output of shape " + shape_str(out.shape()));
+    n->check_versions(*out.impl());
+    if (backward_pass_running()) throw AutogradError("run_entry_backward: called during a backward pass");
+    // Each distinct input's gradient state is set aside, the closure writes into empty ones, and
+    // what it wrote is read back before the old state returns: nothing outside sees the run.
+    struct Saved {
+        std::shared_ptr<TensorImpl<T>> impl;
+        xt::xarray<T> grad;
+        bool has_grad, grad_zeroed;
+        std::shared_ptr<SparseGrad<T>> sparse;
+        std::uint64_t grad_pass;
+    };
+    std::vector<Saved> saved;
+    std::vector<std::shared_ptr<TensorImpl<T>>> ins;
+    for (const auto& w : n->inputs) ins.push_back(w.lock());
+    for (const auto& in : ins) {
+        if (!in) continue;
+        bool seen = false;
+        for (const auto& s : saved) seen = seen || s.impl == in;
+        if (seen) continue;
+        saved.push_back({in, std::move(in->grad), in->has_grad, in->grad_zeroed, std::move(in->sparse), in->grad_pass});
+        in->grad = xt::xarray<T>();
+        in->has_grad = false;
+        in->sparse = nullptr;
+    }
+    auto restore = [&] {
+        for (auto& s : saved) {
+            s.impl->grad = std::move(s.grad);
+            s.impl->has_grad = s.has_grad;
+            s.impl->grad_zeroed = s.grad_zeroed;
+            s.impl->sparse = std::move(s.sparse);
+            s.impl->grad_pass = s.grad_pass;
+        }
+    };
+    std::vector<std::optional<xt::xarray<T>>> result(ins.size());
+    try {
+        n->fn(grad_out, out.value());
+        for (std::size_t k = 0; k < ins.size(); ++k) {
+            auto& in = ins[k];
+            if (!in) continue;
+            if (in->sparse) densify_sparse_grad(*in);
+            if (in->has_grad) result[k] = in->grad;
+        }
+    } catch (...) {
+        restore();
+        throw;
+    }
+    restore();
+    return result;
+}
+template std::vector<std::optional<xt::xarray<float>>> run_entry_backward(const Tensor<float>&, const xt::xarray<float>&);
+template std::vector<std::optional<xt::xarray<double>>> run_entry_backward(const Tensor<double>&, const xt::xarray<double>&);
+}  // namespace detail
 
 namespace detail {
 const char* const kSecondBackwardMessage =

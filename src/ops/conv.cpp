@@ -302,6 +302,7 @@ Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T
                           for (std::size_t k = 0; k < OK; ++k) gw[k] += pc[k];
                       }
               });
+    TAPEGRAD_REPLAY(out, conv2d(in[0], in[1], in[2], opt));
     return out;
 }
 
@@ -476,6 +477,7 @@ template <class T> Tensor<T> max_pool2d(const Tensor<T>& input, const MaxPool2dO
                     if (id[q * HoWo + o] >= 0) gx[q * HW + std::size_t(id[q * HoWo + o])] += G[q * HoWo + o];
         });
     });
+    TAPEGRAD_REPLAY(out, max_pool2d(in[0], opt));
     return out;
 }
 
@@ -547,6 +549,7 @@ template <class T> Tensor<T> avg_pool2d(const Tensor<T>& input, const AvgPool2dO
                         for (i64 iw = a.w0; iw < a.w1; ++iw) gx[q * HW + std::size_t(ih * i64(p.W) + iw)] += v;
                 }
     });
+    TAPEGRAD_REPLAY(out, avg_pool2d(in[0], opt));
     return out;
 }
 
@@ -605,6 +608,7 @@ template <class T> Tensor<T> adaptive_avg_pool2d(const Tensor<T>& input, Size2 o
                         for (std::size_t iw = w0; iw < w1; ++iw) gx[q * HW + ih * W + iw] += v;
                 }
     });
+    TAPEGRAD_REPLAY(out, adaptive_avg_pool2d(in[0], output_size));
     return out;
 }
 

@@ -109,6 +109,7 @@ template <class T> Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
             if (a.requires_grad()) accumulate_to(a, g);
             if (b.requires_grad()) accumulate_to(b, g);
         });
+    TAPEGRAD_REPLAY(out, add(in[0], in[1]));
     return out;
 }
 
@@ -120,6 +121,7 @@ template <class T> Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
             if (a.requires_grad()) accumulate_to(a, g);
             if (b.requires_grad()) accumulate_to(b, xt::xarray<T>(-g));
         });
+    TAPEGRAD_REPLAY(out, sub(in[0], in[1]));
     return out;
 }
 
@@ -131,6 +133,7 @@ template <class T> Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
             if (a.requires_grad()) accumulate_to(a, xt::xarray<T>(g * b.value()));
             if (b.requires_grad()) accumulate_to(b, xt::xarray<T>(g * a.value()));
         });
+    TAPEGRAD_REPLAY(out, mul(in[0], in[1]));
     return out;
 }
 
@@ -143,6 +146,7 @@ template <class T> Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
             if (a.requires_grad()) accumulate_to(a, xt::xarray<T>(g / b.value()));
             if (b.requires_grad()) accumulate_to(b, xt::xarray<T>(-g * ((a.value() / b.value()) / b.value())));
         });
+    TAPEGRAD_REPLAY(out, div(in[0], in[1]));
     return out;
 }
 
@@ -151,6 +155,7 @@ template <class T> Tensor<T> add(const Tensor<T>& a, Scalar<T> s) {
     Tensor<T> out(map(a.value(), [s](T x) { return x + s; }));
     if (needs_grad({a}))
         record<T>(out, "add_scalar", {a}, [a](const xt::xarray<T>& g, const xt::xarray<T>&) { a.accumulate_grad(g); });
+    TAPEGRAD_REPLAY(out, add(in[0], double(s)));
     return out;
 }
 
@@ -161,6 +166,7 @@ template <class T> Tensor<T> mul(const Tensor<T>& a, Scalar<T> s) {
         record<T>(out, "mul_scalar", {a}, [a, s](const xt::xarray<T>& g, const xt::xarray<T>&) {
             unary_backward(a, g, [s](T gi, T, std::size_t) { return gi * s; });
         });
+    TAPEGRAD_REPLAY(out, mul(in[0], double(s)));
     return out;
 }
 
@@ -171,6 +177,7 @@ template <class T> Tensor<T> div(const Tensor<T>& a, Scalar<T> s) {
         record<T>(out, "div_scalar", {a}, [a, s](const xt::xarray<T>& g, const xt::xarray<T>&) {
             unary_backward(a, g, [s](T gi, T, std::size_t) { return gi / s; });
         });
+    TAPEGRAD_REPLAY(out, div(in[0], double(s)));
     return out;
 }
 
@@ -181,6 +188,7 @@ template <class T> Tensor<T> rsub(const Tensor<T>& a, Scalar<T> s) {
         record<T>(out, "rsub_scalar", {a}, [a](const xt::xarray<T>& g, const xt::xarray<T>&) {
             unary_backward(a, g, [](T gi, T, std::size_t) { return -gi; });
         });
+    TAPEGRAD_REPLAY(out, rsub(in[0], double(s)));
     return out;
 }
 
@@ -195,6 +203,7 @@ template <class T> Tensor<T> rdiv(const Tensor<T>& a, Scalar<T> s) {
                 return -(gi * s) * (r * r);
             });
         });
+    TAPEGRAD_REPLAY(out, rdiv(in[0], double(s)));
     return out;
 }
 
@@ -205,6 +214,7 @@ template <class T> Tensor<T> neg(const Tensor<T>& a) {
         record<T>(out, "neg", {a}, [a](const xt::xarray<T>& g, const xt::xarray<T>&) {
             unary_backward(a, g, [](T gi, T, std::size_t) { return -gi; });
         });
+    TAPEGRAD_REPLAY(out, neg(in[0]));
     return out;
 }
 
@@ -219,6 +229,7 @@ template <class T> Tensor<T> pow(const Tensor<T>& a, Scalar<T> p) {
                 return p == T(0) ? T(0) : gi * (p * torch_pow(x, pm1));
             });
         });
+    TAPEGRAD_REPLAY(out, pow(in[0], double(p)));
     return out;
 }
 
@@ -230,6 +241,7 @@ template <class T> Tensor<T> exp(const Tensor<T>& a) {
             const T* py = y.data();
             unary_backward(a, g, [py](T gi, T, std::size_t i) { return gi * py[i]; });
         });
+    TAPEGRAD_REPLAY(out, exp(in[0]));
     return out;
 }
 
@@ -240,6 +252,7 @@ template <class T> Tensor<T> log(const Tensor<T>& a) {
         record<T>(out, "log", {a}, [a](const xt::xarray<T>& g, const xt::xarray<T>&) {
             unary_backward(a, g, [](T gi, T x, std::size_t) { return gi / x; });
         });
+    TAPEGRAD_REPLAY(out, log(in[0]));
     return out;
 }
 
@@ -251,6 +264,7 @@ template <class T> Tensor<T> sqrt(const Tensor<T>& a) {
             const T* py = y.data();
             unary_backward(a, g, [py](T gi, T, std::size_t i) { return gi / (T(2) * py[i]); });
         });
+    TAPEGRAD_REPLAY(out, sqrt(in[0]));
     return out;
 }
 
@@ -261,6 +275,7 @@ template <class T> Tensor<T> abs(const Tensor<T>& a) {
         record<T>(out, "abs", {a}, [a](const xt::xarray<T>& g, const xt::xarray<T>&) {
             unary_backward(a, g, [](T gi, T x, std::size_t) { return gi * T((x > 0) - (x < 0)); });
         });
+    TAPEGRAD_REPLAY(out, abs(in[0]));
     return out;
 }
 
@@ -276,6 +291,7 @@ template <class T> Tensor<T> clamp(const Tensor<T>& a, std::optional<Scalar<T>> 
             // torch's clamp_backward: where(min <= x <= max, g, 0); NaN is outside
             unary_backward(a, g, [l, h](T gi, T x, std::size_t) { return x >= l && x <= h ? gi : T(0); });
         });
+    TAPEGRAD_REPLAY(out, clamp(in[0], lo ? std::optional<double>(double(*lo)) : std::nullopt, hi ? std::optional<double>(double(*hi)) : std::nullopt));
     return out;
 }
 
@@ -288,6 +304,7 @@ template <class T> Tensor<T> relu(const Tensor<T>& a) {
             const T* py = y.data();
             unary_backward(a, g, [py](T gi, T, std::size_t i) { return py[i] <= T(0) ? T(0) : gi; });
         });
+    TAPEGRAD_REPLAY(out, relu(in[0]));
     return out;
 }
 
@@ -300,6 +317,7 @@ template <class T> Tensor<T> sigmoid(const Tensor<T>& a) {
             const T* py = y.data();
             unary_backward(a, g, [py](T gi, T, std::size_t i) { return gi * (T(1) - py[i]) * py[i]; });
         });
+    TAPEGRAD_REPLAY(out, sigmoid(in[0]));
     return out;
 }
 
@@ -311,6 +329,7 @@ template <class T> Tensor<T> tanh(const Tensor<T>& a) {
             const T* py = y.data();
             unary_backward(a, g, [py](T gi, T, std::size_t i) { return gi * (T(1) - py[i] * py[i]); });
         });
+    TAPEGRAD_REPLAY(out, tanh(in[0]));
     return out;
 }
 
@@ -332,6 +351,7 @@ template <class T> Tensor<T> maximum(const Tensor<T>& a, const Tensor<T>& b) {
                     return x > y ? T(0) : (x == y ? gi / T(2) : gi);
                 }));
         });
+    TAPEGRAD_REPLAY(out, maximum(in[0], in[1]));
     return out;
 }
 
@@ -352,6 +372,7 @@ template <class T> Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b) {
                     return x < y ? T(0) : (x == y ? gi / T(2) : gi);
                 }));
         });
+    TAPEGRAD_REPLAY(out, minimum(in[0], in[1]));
     return out;
 }
 
@@ -377,6 +398,7 @@ template <class T> Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
                 accumulate_to(b, ab);
             }
         });
+    TAPEGRAD_REPLAY(out, pow(in[0], in[1]));
     return out;
 }
 
@@ -387,6 +409,7 @@ template <class T> Tensor<T> log1p(const Tensor<T>& a) {
         record<T>(out, "log1p", {a}, [a](const xt::xarray<T>& g, const xt::xarray<T>&) {
             unary_backward(a, g, [](T gi, T x, std::size_t) { return gi / (x + T(1)); });
         });
+    TAPEGRAD_REPLAY(out, log1p(in[0]));
     return out;
 }
 
@@ -397,6 +420,7 @@ template <class T> Tensor<T> square(const Tensor<T>& a) {
         record<T>(out, "square", {a}, [a](const xt::xarray<T>& g, const xt::xarray<T>&) {
             unary_backward(a, g, [](T gi, T x, std::size_t) { return gi * (T(2) * x); });
         });
+    TAPEGRAD_REPLAY(out, square(in[0]));
     return out;
 }
 
@@ -436,6 +460,7 @@ template <class T> Tensor<T> gelu(const Tensor<T>& a, GeluApproximate approximat
                 return gi * (cdf + x * pdf);
             });
         });
+    TAPEGRAD_REPLAY(out, gelu(in[0], approximate));
     return out;
 }
 template <class T> Tensor<T> gelu(const Tensor<T>& a, const std::string& approximate) {
@@ -449,6 +474,7 @@ template <class T> Tensor<T> leaky_relu(const Tensor<T>& a, Scalar<T> slope) {
         record<T>(out, "leaky_relu", {a}, [a, slope](const xt::xarray<T>& g, const xt::xarray<T>&) {
             unary_backward(a, g, [slope](T gi, T x, std::size_t) { return x > T(0) ? gi : gi * slope; });
         });
+    TAPEGRAD_REPLAY(out, leaky_relu(in[0], double(slope)));
     return out;
 }
 

@@ -167,11 +167,22 @@ Tensor<T> embedding_bag(const xt::xarray<std::int64_t>& input, const Tensor<T>& 
                       psw.accumulate_grad(gp);
                   }
               });
+    TAPEGRAD_REPLAY(result, embedding_bag(input, in[0], offsets, mode, sparse, in[1], include_last_offset, padding_idx));
     return result;
 }
 
 // F.embedding: out[..., :] = weight[input[...], :]; dweight[r] = sum of g over the positions holding
 // r, except the padding row, which gets none (dense gradient)
+namespace {
+// w with row `row` (if ≥ 0) replaced by `value`.
+Tensor<double> with_row(const Tensor<double>& w, std::int64_t row, const std::vector<double>& value) {
+    if (row < 0) return w;
+    xt::xarray<double> v = w.value();
+    std::copy(value.begin(), value.end(), v.data() + std::size_t(row) * value.size());
+    return Tensor<double>(std::move(v));
+}
+}  // namespace
+
 template <class T>
 Tensor<T> embedding(const xt::xarray<std::int64_t>& input, const Tensor<T>& weight, std::optional<std::int64_t> padding_idx) {
     const Shape ws = weight.shape();
@@ -210,6 +221,11 @@ Tensor<T> embedding(const xt::xarray<std::int64_t>& input, const Tensor<T>& weig
                 for (std::size_t j = 0; j < D; ++j) d[j] += sg[j];
             }
         });
+    // replay: torch gives the padding row no gradient although the forward reads it, so the function
+    // its backward differentiates holds that row constant, at its value now
+    std::vector<double> pad_row;
+    if (pad >= 0 && is_check_graph_enabled()) pad_row.assign(pw + std::size_t(pad) * D, pw + (std::size_t(pad) + 1) * D);
+    TAPEGRAD_REPLAY(out, embedding(input, with_row(in[0], pad, pad_row), padding_idx));
     return out;
 }
 

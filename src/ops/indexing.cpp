@@ -69,6 +69,7 @@ template <class T> Tensor<T> cat(const std::vector<Tensor<T>>& tensors, std::ptr
                 for (auto& t : tensors)
                     if (t.requires_grad()) t.accumulate_grad(xt::xarray<T>::from_shape({0}));
             });
+        TAPEGRAD_REPLAY(out, cat(in, dim_));
         return out;
     }
     const Shape s0 = tensors[std::size_t(ref)].shape();
@@ -118,6 +119,7 @@ template <class T> Tensor<T> cat(const std::vector<Tensor<T>>& tensors, std::ptr
                 copy_block(g.data(), total, offsets[k], buf.data(), n, 0, n, ln.outer, ln.inner, 1, acc);
             }
         });
+    TAPEGRAD_REPLAY(out, cat(in, dim_));
     return out;
 }
 
@@ -165,6 +167,7 @@ Tensor<T> slice_impl(const Tensor<T>& x, std::size_t dim, std::size_t start, std
                     for (std::size_t i = 0; i < ln.inner; ++i) d[i] += sg[i];
                 }
         });
+    TAPEGRAD_REPLAY(out, slice_impl(in[0], dim, start, count, step));
     return out;
 }
 }  // namespace
@@ -254,6 +257,7 @@ template <class T> Tensor<T> index_select(const Tensor<T>& x, std::ptrdiff_t dim
                     for (std::size_t i = 0; i < ln.inner; ++i) d[i] += sg[i];
                 }
         });
+    TAPEGRAD_REPLAY(out, index_select(in[0], dim_, index));
     return out;
 }
 
@@ -301,6 +305,7 @@ template <class T> Tensor<T> gather(const Tensor<T>& x, std::ptrdiff_t dim_, con
             if (!acc) std::fill(buf.begin(), buf.end(), T(0));
             for (std::size_t f = 0; f < src.size(); ++f) buf.data()[src[f]] += g.data()[f];
         });
+    TAPEGRAD_REPLAY(out, gather(in[0], dim_, index));
     return out;
 }
 
@@ -324,6 +329,7 @@ template <class T> Tensor<T> where(xt::xarray<bool> cond, Tensor<T> a, Tensor<T>
                 detail::accumulate_to(t, d);
             }
         });
+    TAPEGRAD_REPLAY(out, where(cond, in[0], in[1]));
     return out;
 }
 

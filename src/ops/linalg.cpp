@@ -151,6 +151,7 @@ template <class T> Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
                       b.accumulate_grad(r);
                   }
               });
+    TAPEGRAD_REPLAY(out, matmul(in[0], in[1]));
     return out;
 }
 
@@ -201,6 +202,7 @@ template <class T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, cons
                 for (std::size_t j = 0; j < nout; ++j) pb[j] += G[r * nout + j];
         }
     });
+    TAPEGRAD_REPLAY(out, linear(in[0], in[1], in[2]));
     return out;
 }
 

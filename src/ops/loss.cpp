@@ -226,6 +226,7 @@ Tensor<T> cross_entropy(const Tensor<T>& input, const xt::xarray<std::int64_t>& 
                           }
                       }
               });
+    TAPEGRAD_REPLAY(out, cross_entropy(in[0], target, detail::to_double(weight), ignore_index, reduction, label_smoothing));
     return out;
 }
 
@@ -297,6 +298,7 @@ Tensor<T> cross_entropy(const Tensor<T>& input, const Tensor<T>& target, const T
                           }
                       }
               });
+    TAPEGRAD_REPLAY(out, cross_entropy(in[0], detail::to_double(target), detail::to_double(weight), ignore_index, reduction, label_smoothing));
     return out;
 }
 
@@ -341,6 +343,7 @@ Tensor<T> nll_loss(const Tensor<T>& input, const xt::xarray<std::int64_t>& targe
                 gx.data()[(n * C + tc) * D + d] += w ? w[tc] * neg_g : neg_g;
             }
     });
+    TAPEGRAD_REPLAY(out, nll_loss(in[0], target, detail::to_double(weight), ignore_index, reduction));
     return out;
 }
 

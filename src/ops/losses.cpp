@@ -193,6 +193,7 @@ Tensor<T> binary_cross_entropy(const Tensor<T>& input, const Tensor<T>& target, 
                       return mean ? d / n : d;
                   });
               });
+    TAPEGRAD_REPLAY(out, binary_cross_entropy(in[0], in[1], in[2], reduction));
     return out;
 }
 
@@ -256,6 +257,7 @@ Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>& input, const Tensor<
                       return mean ? d / n : d;
                   });
               });
+    TAPEGRAD_REPLAY(out, binary_cross_entropy_with_logits(in[0], in[1], in[2], reduction, in[3]));
     return out;
 }
 
@@ -279,6 +281,7 @@ template <class T> Tensor<T> mse_loss(const Tensor<T>& input, const Tensor<T>& t
         grad_into(input, shape, [&](std::size_t i) { return norm * (x.p[i] - t.p[i]) * up[i]; });
         grad_into(target, shape, [&](std::size_t i) { return norm * (t.p[i] - x.p[i]) * up[i]; });
     });
+    TAPEGRAD_REPLAY(out, mse_loss(in[0], in[1], reduction));
     return out;
 }
 
@@ -303,6 +306,7 @@ template <class T> Tensor<T> l1_loss(const Tensor<T>& input, const Tensor<T>& ta
         grad_into(input, shape, gd);
         grad_into(target, shape, [&](std::size_t i) { return -gd(i); });
     });
+    TAPEGRAD_REPLAY(out, l1_loss(in[0], in[1], reduction));
     return out;
 }
 
@@ -343,6 +347,7 @@ Tensor<T> smooth_l1_loss(const Tensor<T>& input, const Tensor<T>& target, Reduct
         grad_into(input, shape, [&](std::size_t i) { return d(x.p[i], t.p[i], up[i]); });
         grad_into(target, shape, [&](std::size_t i) { return d(t.p[i], x.p[i], up[i]); });
     });
+    TAPEGRAD_REPLAY(out, smooth_l1_loss(in[0], in[1], reduction, beta));
     return out;
 }
 
@@ -379,6 +384,7 @@ Tensor<T> huber_loss(const Tensor<T>& input, const Tensor<T>& target, Reduction 
         grad_into(input, shape, [&](std::size_t i) { return d(x.p[i], t.p[i], up[i]); });
         grad_into(target, shape, [&](std::size_t i) { return d(t.p[i], x.p[i], up[i]); });
     });
+    TAPEGRAD_REPLAY(out, huber_loss(in[0], in[1], reduction, delta));
     return out;
 }
 
@@ -426,6 +432,7 @@ Tensor<T> kl_div(const Tensor<T>& input, const Tensor<T>& target, KLDivReduction
             });
         }
     });
+    TAPEGRAD_REPLAY(out, kl_div(in[0], in[1], reduction, log_target));
     return out;
 }
 
@@ -457,6 +464,7 @@ template <class T> Tensor<T> soft_margin_loss(const Tensor<T>& input, const Tens
             return t.p[i] * z * neg_norm / (z + T(1)) * up[i];
         });
     });
+    TAPEGRAD_REPLAY(out, soft_margin_loss(in[0], in[1], reduction));
     return out;
 }
 
@@ -521,6 +529,7 @@ Tensor<T> multilabel_soft_margin_loss(const Tensor<T>& input, const Tensor<T>& t
                       return G(k) * l;
                   });
               });
+    TAPEGRAD_REPLAY(out, multilabel_soft_margin_loss(in[0], in[1], in[2], reduction));
     return out;
 }
 

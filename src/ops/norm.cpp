@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "internal.hpp"
+#include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/norm.hpp"
 
 namespace tapegrad {
@@ -33,6 +34,7 @@ template <class T> Tensor<T> dropout(const Tensor<T>& x, double p, bool training
                 buf.data()[i] = acc ? buf.data()[i] + v : v;
             }
         });
+    TAPEGRAD_REPLAY(out, mul(in[0], Tensor<double>(xt::xarray<double>(*noise))));
     return out;
 }
 
@@ -186,6 +188,12 @@ Tensor<T> batch_norm(const Tensor<T>& input, const Tensor<T>& running_mean, cons
                           if (gb) gb[c] = acc_b ? gb[c] + sum[c] : sum[c];
                       }
                   });
+    // replay: training normalises with the batch's statistics and must not touch the running ones
+    // again; eval uses the running statistics as they are now (double copies, fixed from here on)
+    const bool frozen = !train && is_check_graph_enabled();
+    const Tensor<double> rm_d = frozen ? detail::to_double(running_mean) : Tensor<double>(),
+                         rv_d = frozen ? detail::to_double(running_var) : Tensor<double>();
+    TAPEGRAD_REPLAY(out, batch_norm(in[0], rm_d, rv_d, in[1], in[2], opt));
     return out;
 }
 
@@ -280,6 +288,7 @@ Tensor<T> layer_norm(const Tensor<T>& input, const std::vector<std::size_t>& ns,
                           }
                       }
                   });
+    TAPEGRAD_REPLAY(out, layer_norm(in[0], ns, in[1], in[2], eps));
     return out;
 }
 

@@ -48,6 +48,7 @@ template <class T> Tensor<T> sum(const Tensor<T>& a) {
         record<T>(out, "sum", {a}, [a](const xt::xarray<T>& g, const xt::xarray<T>&) {
             spread_back(a, g, Lines{1, a.numel(), 1}, T(1));
         });
+    TAPEGRAD_REPLAY(out, sum(in[0]));
     return out;
 }
 
@@ -67,6 +68,7 @@ template <class T> Tensor<T> sum(const Tensor<T>& a, std::ptrdiff_t dim_, bool k
         record<T>(out, "sum_dim", {a}, [a, sp](const xt::xarray<T>& g, const xt::xarray<T>&) {
             spread_back(a, g, sp, T(1));
         });
+    TAPEGRAD_REPLAY(out, sum(in[0], dim_, keepdim));
     return out;
 }
 
@@ -80,6 +82,7 @@ template <class T> Tensor<T> mean(const Tensor<T>& a) {
         record<T>(out, "mean", {a}, [a, n](const xt::xarray<T>& g, const xt::xarray<T>&) {
             spread_back(a, g, Lines{1, n, 1}, T(n));
         });
+    TAPEGRAD_REPLAY(out, mean(in[0]));
     return out;
 }
 
@@ -101,6 +104,7 @@ template <class T> Tensor<T> mean(const Tensor<T>& a, std::ptrdiff_t dim_, bool 
         record<T>(out, "mean_dim", {a}, [a, sp, n](const xt::xarray<T>& g, const xt::xarray<T>&) {
             spread_back(a, g, sp, n);
         });
+    TAPEGRAD_REPLAY(out, mean(in[0], dim_, keepdim));
     return out;
 }
 
@@ -130,6 +134,7 @@ template <class T> Tensor<T> max(const Tensor<T>& a) {
             }
             a.accumulate_grad(d);
         });
+    TAPEGRAD_REPLAY(out, max(in[0]));
     return out;
 }
 
@@ -193,6 +198,7 @@ MaxResult<T> extreme(const char* fn, const char* op, const Tensor<T>& a, std::pt
                     buf.data()[(o * sp.len + l) * sp.inner + i] += g.data()[o * sp.inner + i];
                 }
         });
+    TAPEGRAD_REPLAY(out, std::string(op) == "max_dim" ? max(in[0], dim_, keepdim).values : min(in[0], dim_, keepdim).values);
     return {out, idx};
 }
 }  // namespace
@@ -288,6 +294,7 @@ template <class T> Tensor<T> sum(const Tensor<T>& a, const std::vector<std::ptrd
         record<T>(out, "sum_dims", {a}, [a, m](const xt::xarray<T>& g, const xt::xarray<T>&) {
             scatter_back(a, g, *m, [](T gi, std::size_t) { return gi; });
         });
+    TAPEGRAD_REPLAY(out, sum(in[0], dims, keepdim));
     return out;
 }
 
@@ -302,6 +309,7 @@ template <class T> Tensor<T> mean(const Tensor<T>& a, const std::vector<std::ptr
         record<T>(out, "mean_dims", {a}, [a, m, n](const xt::xarray<T>& g, const xt::xarray<T>&) {
             scatter_back(a, g, *m, [n](T gi, std::size_t) { return gi / n; });
         });
+    TAPEGRAD_REPLAY(out, mean(in[0], dims, keepdim));
     return out;
 }
 
@@ -341,6 +349,7 @@ Tensor<T> var(const Tensor<T>& a, const std::vector<std::ptrdiff_t>& dims, Corre
             const T* pd = dev->data();
             scatter_back(a, g, *m, [scale, pd](T gi, std::size_t f) { return scale * gi * pd[f]; });
         });
+    TAPEGRAD_REPLAY(out, var(in[0], dims, correction, keepdim));
     return out;
 }
 template <class T> Tensor<T> var(const Tensor<T>& a, const std::vector<std::ptrdiff_t>& dims, bool unbiased, bool keepdim) {
@@ -370,6 +379,7 @@ Tensor<T> std(const Tensor<T>& a, const std::vector<std::ptrdiff_t>& dims, Corre
                 pb[f] = acc ? pb[f] + v : v;
             }
         });
+    TAPEGRAD_REPLAY(out, std(in[0], dims, correction, keepdim));
     return out;
 }
 template <class T> Tensor<T> std(const Tensor<T>& a, const std::vector<std::ptrdiff_t>& dims, bool unbiased, bool keepdim) {
@@ -404,6 +414,7 @@ template <class T> Tensor<T> min(const Tensor<T>& a) {
             }
             a.accumulate_grad(d);
         });
+    TAPEGRAD_REPLAY(out, min(in[0]));
     return out;
 }
 

@@ -52,6 +52,7 @@ template <class T> Tensor<T> reshape(const Tensor<T>& a, const std::vector<std::
             const T* pg = g.data();
             for (std::size_t i = 0, m = g.size(); i < m; ++i) pb[i] = acc ? pb[i] + pg[i] : pg[i];
         });
+    TAPEGRAD_REPLAY(out, reshape(in[0], shape));
     return out;
 }
 
@@ -92,6 +93,7 @@ template <class T> Tensor<T> permute(const Tensor<T>& a, const std::vector<std::
         record<T>(out, "permute", {a}, [a, inv](const xt::xarray<T>& g, const xt::xarray<T>&) {
             a.accumulate_grad(xt::xarray<T>(xt::transpose(g, inv)));
         });
+    TAPEGRAD_REPLAY(out, permute(in[0], dims));
     return out;
 }
 

@@ -140,6 +140,7 @@ template <class T> Tensor<T> softmax(const Tensor<T>& a, std::ptrdiff_t dim_) {
                     }
                 }
         });
+    TAPEGRAD_REPLAY(out, softmax(in[0], dim_));
     return out;
 }
 
@@ -168,6 +169,7 @@ template <class T> Tensor<T> log_softmax(const Tensor<T>& a, std::ptrdiff_t dim_
                     }
                 }
         });
+    TAPEGRAD_REPLAY(out, log_softmax(in[0], dim_));
     return out;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// Autograd modes of the calling thread: no-grad (torch.no_grad) and anomaly detection
-// (torch.autograd.set_detect_anomaly). Each thread has its own.
+// Autograd modes of the calling thread: no-grad (torch.no_grad), anomaly detection
+// (torch.autograd.set_detect_anomaly) and graph checking. Each thread has its own.
 namespace tapegrad {
 
 // Like torch.no_grad(): while one lives on this thread, ops record nothing.
@@ -21,5 +21,11 @@ void set_grad_enabled(bool enabled);
 // produces NaN or Inf throws an AutogradError naming the op and its place on the tape.
 void set_detect_anomaly(bool enabled);
 bool is_anomaly_enabled();
+
+// Graph checking mode (autograd::check_graph): while on, every op keeps what it needs to re-run its
+// own forward in float64, so check_graph(loss) can verify each tape entry's backward on its own.
+// Off by default; when off, recording pays one flag test per op and keeps nothing more.
+void set_check_graph(bool enabled);
+bool is_check_graph_enabled();
 
 }  // namespace tapegrad

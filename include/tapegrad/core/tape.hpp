@@ -10,6 +10,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "tapegrad/core/tensor.hpp"
@@ -81,4 +82,45 @@ template <class T>
 void record(Tensor<T>& out, const char* name, const std::vector<Tensor<T>>& inputs,
             std::function<void(const xt::xarray<T>& grad_out, const xt::xarray<T>& out_value)> backward);
 
+// ---- graph checking (autograd::check_graph) ----
+// How to re-run one tape entry's forward in float64: the op applied to double copies of the
+// entry's inputs, in the order they were recorded (undefined where the entry had none). It
+// must compute the same function the entry recorded (dropout: the same mask; batch_norm: no
+// running-stat update) and need not record anything: check_graph calls it under NoGradGuard.
+using Replay = std::function<Tensor<double>(const std::vector<Tensor<double>>& inputs)>;
+// Gives the entry that produced `out` its replay. A custom op calls it right after record(),
+// when is_check_graph_enabled(); the built-in ops do it through TAPEGRAD_REPLAY.
+template <class T> void set_replay(const Tensor<T>& out, Replay replay);
+
+namespace detail {
+// The replay of the entry that produced out, or null (a leaf, or recorded with the mode off).
+template <class T> const Replay* entry_replay(const Tensor<T>& out);
+// Runs the backward closure of out's entry alone, with grad_out as out's gradient: returns, for
+// each recorded input, the gradient that closure wrote to it (nullopt where it wrote none).
+// Every tensor's gradient is left as it was. AutogradError if an input or out changed in place
+// since the op ran, or the entry was released by backward().
+template <class T>
+std::vector<std::optional<xt::xarray<T>>> run_entry_backward(const Tensor<T>& out, const xt::xarray<T>& grad_out);
+// set_replay, for the op that just recorded `out` only (an op that returned one of its inputs
+// unchanged recorded nothing, and that input's entry keeps its own replay).
+template <class T> void set_replay_of_last(const Tensor<T>& out, Replay replay);
+// A float64 copy of a tensor's value (undefined stays undefined), for replays' constants.
+template <class T> Tensor<double> to_double(const Tensor<T>& t) {
+    if (!t.defined()) return Tensor<double>();
+    return Tensor<double>(xt::xarray<double>(t.value()));
+}
+}  // namespace detail
+
 }  // namespace tapegrad
+
+// In an op, after record(out, …): the forward again, as a lambda over `in` (the double inputs),
+// built only in graph checking mode. Example: TAPEGRAD_REPLAY(out, relu(in[0]));
+#define TAPEGRAD_REPLAY(out, ...)                                                                             \
+    do {                                                                                                       \
+        if (::tapegrad::is_check_graph_enabled())                                                              \
+            ::tapegrad::detail::set_replay_of_last(                                                            \
+                out, [=](const std::vector<::tapegrad::Tensor<double>>& in) -> ::tapegrad::Tensor<double> {    \
+                    (void)in;                                                                                  \
+                    return __VA_ARGS__;                                                                        \
+                });                                                                                            \
+    } while (0)
