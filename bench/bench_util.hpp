@@ -42,6 +42,7 @@ inline double accuracy(tapegrad::nn::Module<float>& model, const tapegrad::data:
 struct Run {
     int threads = 1, epochs = 0;
     std::size_t batch = 0;
+    std::vector<std::size_t> hidden;  // the MLP's hidden widths (empty for the CNN)
     std::vector<double> secs;  // every epoch, in order
     double load_s = 0, acc1 = 0, acc_last = 0, last_loss = 0, rss1 = 0, rss_last = 0;
 };
@@ -53,6 +54,10 @@ inline void print_json(const char* system, const Run& r) {
                 "\"median_s_per_epoch\": %.4f, \"min_s\": %.4f, \"max_s\": %.4f, \"s_per_epoch\": [",
                 system, r.threads, r.batch, r.epochs, sorted[sorted.size() / 2], sorted.front(), sorted.back());
     for (std::size_t i = 0; i < r.secs.size(); ++i) std::printf("%s%.4f", i ? ", " : "", r.secs[i]);
+    if (!r.hidden.empty()) {
+        std::printf("], \"hidden\": [");
+        for (std::size_t i = 0; i < r.hidden.size(); ++i) std::printf("%s%zu", i ? ", " : "", r.hidden[i]);
+    }
     std::printf("], \"load_s\": %.4f, \"accuracy_epoch1\": %.4f, \"accuracy_last\": %.4f, \"last_loss\": %.4f, "
                 "\"peak_rss_mb\": %.1f, \"rss_epoch1_mb\": %.1f, \"rss_last_mb\": %.1f}\n",
                 r.load_s, r.acc1, r.acc_last, r.last_loss, peak_rss_mb(), r.rss1, r.rss_last);
@@ -63,6 +68,7 @@ struct Flags {
     std::size_t batch = 64;
     std::uint64_t seed = 0;
     std::string dir = "/usr/share/datasets/fashion-mnist";
+    std::vector<std::size_t> hidden{256, 128};  // bench_mlp's hidden layer widths
     void add_to(CLI::App& app) {
         app.add_option("--threads", threads, "OpenBLAS threads")->capture_default_str()->check(CLI::PositiveNumber);
         app.add_option("--batch-size", batch, "batch size")->capture_default_str()->check(CLI::PositiveNumber);

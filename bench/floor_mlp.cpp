@@ -1,5 +1,5 @@
 // The physical floor of the benchmark workload (bench/README.md): only the GEMMs of one training
-// epoch of the MLP 784-256-128-10, as straight cblas_sgemm calls on preallocated buffers — no
+// epoch of the MLP 784-256-128-10 (--hidden 1024,1024: 784-1024-1024-10), as straight cblas_sgemm calls on preallocated buffers — no
 // autograd, no activations, no loss, no optimizer, no data gathering. Per batch of B rows:
 //   forward        y_l  = x_l · W_lᵀ            (3 GEMMs: layers 1, 2, 3)
 //   weight grads   dW_l = g_lᵀ · x_l            (3 GEMMs)
@@ -16,21 +16,22 @@
 #include "floor_util.hpp"
 
 namespace {
-constexpr int kDims[4] = {784, 256, 128, 10};
 using floor_util::kTrain;
 }  // namespace
 
 int main(int argc, char** argv) {
     int threads = 1, batch = 64, epochs = 5;
-    if (const int rc = floor_util::parse(argc, argv, threads, batch, epochs); rc >= 0) return rc;
+    std::vector<int> kDims{784, 256, 128, 10};
+    if (const int rc = floor_util::parse(argc, argv, threads, batch, epochs, &kDims); rc >= 0) return rc;
+    const int L = int(kDims.size()) - 1;  // layers
 
     // Buffers, sized for a full batch. Activations a[0] (the input) … a[3] (logits); gradients
     // g[l] of layer l's output; dx[l] of layer l's input (l = 1, 2); weights W and their grads dW.
     std::mt19937 rng(0);
     using floor_util::filled;
-    std::vector<float> a[4], g[4], dx[3], W[4], dW[4];
+    std::vector<std::vector<float>> a(L + 1), g(L + 1), dx(L), W(L + 1), dW(L + 1);
     a[0] = filled(std::size_t(batch) * kDims[0], rng, 1.0f);
-    for (int l = 1; l <= 3; ++l) {
+    for (int l = 1; l <= L; ++l) {
         const int in = kDims[l - 1], out = kDims[l];
         a[l].assign(std::size_t(batch) * out, 0.0f);
         g[l] = filled(std::size_t(batch) * out, rng, 0.01f);
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
     double flop_per_epoch = 0;
     for (int b = 0; b < nbatches; ++b) {
         const double B = std::min(batch, kTrain - b * batch);
-        for (int l = 1; l <= 3; ++l) {
+        for (int l = 1; l <= L; ++l) {
             const double mnk = B * kDims[l - 1] * kDims[l];
             flop_per_epoch += 2 * mnk * (l >= 2 ? 3 : 2);
         }
@@ -54,12 +55,12 @@ int main(int argc, char** argv) {
         const auto t0 = std::chrono::steady_clock::now();
         for (int b = 0; b < nbatches; ++b) {
             const int B = std::min(batch, kTrain - b * batch);
-            for (int l = 1; l <= 3; ++l) {  // forward: y = x · Wᵀ, (B, out) = (B, in)(in, out)
+            for (int l = 1; l <= L; ++l) {  // forward: y = x · Wᵀ, (B, out) = (B, in)(in, out)
                 const int in = kDims[l - 1], out = kDims[l];
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 1.0f, a[l - 1].data(), in,
                             W[l].data(), in, 0.0f, a[l].data(), out);
             }
-            for (int l = 3; l >= 1; --l) {  // backward, last layer first
+            for (int l = L; l >= 1; --l) {  // backward, last layer first
                 const int in = kDims[l - 1], out = kDims[l];
                 // dW = gᵀ · x: (out, in) = (out, B)(B, in)
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, B, 1.0f, g[l].data(), out,
@@ -73,6 +74,6 @@ int main(int argc, char** argv) {
         secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
 
-    floor_util::print_json(threads, batch, epochs, secs, nbatches, flop_per_epoch);
+    floor_util::print_json(threads, batch, epochs, secs, nbatches, flop_per_epoch, &kDims);
     return 0;
 }

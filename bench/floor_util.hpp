@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "memory.hpp"
@@ -18,7 +19,8 @@ constexpr int kTrain = 60000;  // images per epoch
 
 
 inline int usage(const char* argv0) {
-    std::fprintf(stderr, "usage: %s [--threads N] [--batch-size N] [--epochs N]\n", argv0);
+    std::fprintf(stderr, "usage: %s [--threads N] [--batch-size N] [--epochs N] [--hidden W,W,... (MLP only)]\n",
+                 argv0);
     return 2;
 }
 
@@ -30,9 +32,33 @@ inline bool parse_int(const char* s, int& out) {
     return true;
 }
 
-// --threads, --batch-size, --epochs; -1 to go on, else the exit code. Sets OpenBLAS's threads.
-inline int parse(int argc, char** argv, int& threads, int& batch, int& epochs) {
+// "1024,1024" → dims = {dims.front(), 1024, 1024, 10}; false on anything else.
+inline bool parse_hidden(const char* s, std::vector<int>& dims) {
+    std::vector<int> widths;
+    const std::string text(s);
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', start), text.size());
+        int w = 0;
+        if (!parse_int(text.substr(start, comma - start).c_str(), w)) return false;
+        widths.push_back(w);
+        start = comma + 1;
+    }
+    const int in = dims.front(), out = dims.back();
+    dims.assign(1, in);
+    dims.insert(dims.end(), widths.begin(), widths.end());
+    dims.push_back(out);
+    return true;
+}
+
+// --threads, --batch-size, --epochs (and --hidden when mlp_dims is given); -1 to go on, else the exit code. Sets OpenBLAS's threads.
+inline int parse(int argc, char** argv, int& threads, int& batch, int& epochs, std::vector<int>* mlp_dims = nullptr) {
     for (int i = 1; i < argc; ++i) {
+        if (mlp_dims && !std::strcmp(argv[i], "--hidden")) {
+            if (i + 1 >= argc || !parse_hidden(argv[i + 1], *mlp_dims)) return usage(argv[0]);
+            ++i;
+            continue;
+        }
         int* target = nullptr;
         if (!std::strcmp(argv[i], "--threads")) target = &threads;
         else if (!std::strcmp(argv[i], "--batch-size")) target = &batch;
@@ -53,7 +79,7 @@ inline std::vector<float> filled(std::size_t n, std::mt19937& rng, float scale) 
 }
 
 inline void print_json(int threads, int batch, int epochs, const std::vector<double>& secs, int nbatches,
-                       double flop_per_epoch) {
+                       double flop_per_epoch, const std::vector<int>* mlp_dims = nullptr) {
     std::vector<double> sorted = secs;
     std::sort(sorted.begin(), sorted.end());
     const double median = sorted[sorted.size() / 2];
@@ -61,6 +87,10 @@ inline void print_json(int threads, int batch, int epochs, const std::vector<dou
                 "\"median_s_per_epoch\": %.4f, \"min_s\": %.4f, \"max_s\": %.4f, \"s_per_epoch\": [",
                 threads, batch, epochs, median, sorted.front(), sorted.back());
     for (std::size_t i = 0; i < secs.size(); ++i) std::printf("%s%.4f", i ? ", " : "", secs[i]);
+    if (mlp_dims) {
+        std::printf("], \"hidden\": [");
+        for (std::size_t i = 1; i + 1 < mlp_dims->size(); ++i) std::printf("%s%d", i > 1 ? ", " : "", (*mlp_dims)[i]);
+    }
     std::printf("], \"batches_per_epoch\": %d, \"gflop_per_epoch\": %.3f, \"gflops\": %.2f, \"peak_rss_mb\": %.1f, "
                 "\"openblas\": \"%s\", \"openblas_core\": \"%s\"}\n",
                 nbatches, flop_per_epoch / 1e9, flop_per_epoch / median / 1e9, peak_rss_mb(), openblas_get_config(),

@@ -7,6 +7,8 @@ again and again) so that a slow spell of the machine hits every system alike:
   MLP  threads 1, batch 64:  --rounds rounds  (default 3) × --epochs epochs (default 5)
        threads 2, batch 64:  --rounds rounds
        threads 1 and 2, batch 256: one round
+  wide MLP 784-1024-1024-10 (--hidden 1024,1024), threads 1 and 2, batch 64 and 256: one round
+       × --wide-epochs epochs (default 2) each
   CNN  threads 1 and 2, batch 64: --cnn-rounds rounds (default 1) × --cnn-epochs epochs (default 3)
 
 Each program prints one JSON line; a system's figure is the median over rounds of its per-run
@@ -16,6 +18,7 @@ libtorch rows are skipped when the libtorch peers were not built (libtorch not i
 Usage: bench/run_bench.py [--build-dir build] [--workloads mlp,cnn] [--rounds 3] [--epochs 5]
                           [--cnn-rounds 1] [--cnn-epochs 3] [--no-build] [--threads 1,2] [--no-256]
                           [--no-diagnostics] [--time-limit 20] [--cnn-time-limit 90]
+                          [--no-wide] [--wide-epochs 2] [--wide-time-limit 60]
 """
 import argparse
 import datetime
@@ -87,8 +90,12 @@ class Runner:
                               {"OMP_WAIT_POLICY": "passive"}))
         return s
 
-    def run(self, label, argv, extra_env, threads, batch):
-        cmd = argv + ["--threads", str(threads), "--batch-size", str(batch), "--epochs", str(self.epochs)]
+    def run(self, label, argv, extra_env, threads, batch, hidden=None, epochs=None, time_limit=None):
+        cmd = argv + ["--threads", str(threads), "--batch-size", str(batch), "--epochs", str(epochs or self.epochs)]
+        if hidden:
+            cmd += ["--hidden", hidden]
+        if time_limit and "--time-limit" in cmd:
+            cmd[cmd.index("--time-limit") + 1] = str(time_limit)
         env = dict(self.env, **extra_env)
         t0 = time.monotonic()
         try:
@@ -150,9 +157,12 @@ def table(title, results, order, load):
 
 
 def run_sections(runner, configs, epochs, diagnostics):
-    """configs: (threads, batch, rounds); returns the markdown tables."""
+    """configs: (threads, batch, rounds[, hidden, epochs, time limit]); returns the markdown tables."""
     sections = []
-    for threads, batch, rounds in configs:
+    for config in configs:
+        threads, batch, rounds = config[:3]
+        hidden, run_epochs, time_limit = (tuple(config[3:]) + (None, None, None))[:3]
+        epochs_here = run_epochs or epochs
         systems = runner.systems(threads, diagnostics)
         results = {label: [] for label, _, _ in systems}
         section_load0 = os.getloadavg()[0]
@@ -162,12 +172,13 @@ def run_sections(runner, configs, epochs, diagnostics):
                 # the passive diagnostic once per section is enough
                 if env and rnd > 0:
                     continue
-                r = runner.run(label, argv, env, threads, batch)
+                r = runner.run(label, argv, env, threads, batch, hidden, run_epochs, time_limit)
                 if r:
                     results[label].append(r)
-        sections.append(table(f"{threads} thread{'s' if threads > 1 else ''}, batch {batch}, "
-                              f"{rounds} round{'s' if rounds > 1 else ''} × {epochs} "
-                              f"epoch{'s' if epochs > 1 else ''}",
+        model = f"MLP 784-{hidden.replace(',', '-')}-10, " if hidden else ""
+        sections.append(table(f"{model}{threads} thread{'s' if threads > 1 else ''}, batch {batch}, "
+                              f"{rounds} round{'s' if rounds > 1 else ''} × {epochs_here} "
+                              f"epoch{'s' if epochs_here > 1 else ''}",
                               results, [label for label, _, _ in systems],
                               (section_load0, os.getloadavg()[0])))
     return sections
@@ -189,6 +200,10 @@ def main():
                     help="MLP: libtorch runs stop after the epoch in which they pass this many seconds")
     ap.add_argument("--cnn-time-limit", type=float, default=90,
                     help="CNN: libtorch runs stop after the epoch in which they pass this many seconds")
+    ap.add_argument("--no-wide", action="store_true", help="MLP: skip the wide MLP (784-1024-1024-10) rows")
+    ap.add_argument("--wide-epochs", type=int, default=2, help="wide MLP: epochs per run")
+    ap.add_argument("--wide-time-limit", type=float, default=60,
+                    help="wide MLP: libtorch runs stop after the epoch in which they pass this many seconds")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
@@ -212,6 +227,9 @@ def main():
                 configs = [(t, 64, args.rounds) for t in threads]
                 if not args.no_256:
                     configs += [(t, 256, 1) for t in threads]
+                if not args.no_wide:
+                    configs += [(t, b, 1, "1024,1024", args.wide_epochs, args.wide_time_limit)
+                                for b in (64, 256) for t in threads]
                 epochs = args.epochs
             else:
                 runner = Runner(build_dir, "cnn", args.cnn_epochs, args.cnn_time_limit, out)

@@ -97,7 +97,8 @@ template <class Net> double accuracy(Net& model, const torch::Tensor& x, const t
 // F::cross_entropy, and the JSON line.
 template <class Net>
 int run(int argc, char** argv, const std::string& title, int default_epochs, const std::function<Net()>& make_net,
-        const std::function<std::unique_ptr<torch::optim::Optimizer>(std::vector<torch::Tensor>)>& make_optimizer) {
+        const std::function<std::unique_ptr<torch::optim::Optimizer>(std::vector<torch::Tensor>)>& make_optimizer,
+        const std::function<void(CLI::App&)>& more_flags = nullptr) {
     namespace F = torch::nn::functional;
     CLI::App app{title};
     int threads = 1, epochs = default_epochs;
@@ -121,6 +122,7 @@ int run(int argc, char** argv, const std::string& title, int default_epochs, con
                    "stop after the epoch in which the training time passes this many seconds (0: never)")
         ->capture_default_str();
     app.add_option("--data", dir, "Fashion-MNIST folder")->capture_default_str();
+    if (more_flags) more_flags(app);
     CLI11_PARSE(app, argc, argv);
     if (threads < 1 || batch < 1 || epochs < 1) {
         std::fprintf(stderr, "error: --threads, --batch-size and --epochs must be >= 1\n");
