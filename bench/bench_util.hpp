@@ -92,7 +92,8 @@ inline Data load(const Flags& f) {
 }
 
 // The timed epochs: a seeded shuffle, every batch gathered straight into the input tensor's
-// storage, zero_grad, forward, cross_entropy, backward, step. Test accuracy after the first and
+// storage, zero_grad, forward, cross_entropy, backward, step (or no step: with step_in_backward
+// the updates run inside backward). Test accuracy after the first and
 // the last epoch, outside the timed region (as in the peers).
 inline Run train(tapegrad::nn::Module<float>& model, tapegrad::optim::Optimizer<float>& opt, Data& d, const Flags& f) {
     using namespace tapegrad;
@@ -110,7 +111,7 @@ inline Run train(tapegrad::nn::Module<float>& model, tapegrad::optim::Optimizer<
             opt.zero_grad(true);
             Tensor<float> loss = cross_entropy(model(xin), yb);
             loss.backward();
-            opt.step();
+            if (!opt.steps_in_backward()) opt.step();  // else the updates ran inside backward()
             if (b + 1 == loader.num_batches()) r.last_loss = loss.item();
         }
         r.secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count());

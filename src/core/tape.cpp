@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cmath>
 #include <sstream>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "tapegrad/core/graph.hpp"
@@ -30,10 +31,18 @@ struct Tape {
 };
 thread_local Tape g_tape;
 
+// A leaf with post-accumulate-grad hooks during a pass: how many of the pass's entries still have
+// to run that read it, and how to fire its hooks.
+struct Hooked {
+    int readers = 0;
+    std::function<void()> fire;
+};
+
 // The backward pass running on this thread: its number, and how to undo what it wrote to leaves.
 struct Pass {
     std::uint64_t id = 0;  // 0: none running
     std::vector<std::function<void()>> undo;
+    const std::unordered_map<const void*, Hooked>* hooked = nullptr;  // while counting hooked leaves
 };
 thread_local Pass g_pass;
 std::atomic<std::uint64_t> g_next_pass_id{1};
@@ -126,6 +135,25 @@ template <class T> struct TypedNode final : detail::Node {
     }
     void clear_pending() override {
         if (auto o = out.lock()) o->has_grad = false;
+    }
+    void input_nodes(std::vector<detail::Node*>& v) const override {
+        for (const auto& w : inputs)
+            if (auto in = w.lock(); in && in->node) v.push_back(in->node.get());
+    }
+    void hooked_leaves(std::vector<std::pair<const void*, std::function<void()>>>& v) const override {
+        for (std::size_t k = 0; k < inputs.size(); ++k) {
+            auto in = inputs[k].lock();
+            if (!in || in->node || in->post_accumulate_hooks.empty()) continue;
+            bool seen = false;  // x·x reads x twice: one contribution of this entry
+            for (std::size_t j = 0; j < k; ++j) seen = seen || inputs[j].lock() == in;
+            if (seen) continue;
+            v.emplace_back(in.get(), [in] {
+                if (!in->has_grad && !in->sparse) return;
+                const auto hooks = in->post_accumulate_hooks;  // a hook may remove hooks
+                const Tensor<T> t(in);
+                for (const auto& h : hooks) h.second(t);
+            });
+        }
     }
     void release() override {
         fn = nullptr;
@@ -399,6 +427,34 @@ void run_backward(const std::shared_ptr<Node>& root, bool retain_graph, const st
     // Release only after the pass: releasing an entry drops its closure, which may hold the only
     // reference to an input whose own entry has yet to run.
     std::vector<Node*> used;
+    // Post-accumulate-grad hooks: how many entries of this graph read each hooked leaf; a leaf's
+    // hooks fire when its last reader has run (its gradient is then complete).
+    std::unordered_map<const void*, Hooked> hooked;
+    std::unordered_map<const Node*, std::vector<const void*>> reads;
+    std::vector<const void*> hooked_order;  // first met, for a deterministic fallback order
+    if (g_post_accumulate_hooks_used) {
+        std::unordered_set<const Node*> seen;
+        std::vector<Node*> todo{root.get()}, next;
+        std::vector<std::pair<const void*, std::function<void()>>> leaves;
+        while (!todo.empty()) {
+            Node* n = todo.back();
+            todo.pop_back();
+            if (n->released || !seen.insert(n).second) continue;
+            leaves.clear();
+            n->hooked_leaves(leaves);
+            for (auto& [key, fire] : leaves) {
+                auto& h = hooked[key];
+                if (h.readers == 0 && !h.fire) hooked_order.push_back(key);
+                ++h.readers;
+                if (!h.fire) h.fire = std::move(fire);
+                reads[n].push_back(key);
+            }
+            next.clear();
+            n->input_nodes(next);
+            todo.insert(todo.end(), next.begin(), next.end());
+        }
+    }
+    g_pass.hooked = hooked.empty() ? nullptr : &hooked;
     try {
         seed();
         for (std::size_t i = pos + 1; i-- > 0;) {
@@ -406,7 +462,14 @@ void run_backward(const std::shared_ptr<Node>& root, bool retain_graph, const st
             if (n.released || !n.pending()) continue;
             n.run();
             used.push_back(&n);
+            if (!hooked.empty())
+                if (auto it = reads.find(&n); it != reads.end())
+                    for (const void* key : it->second)
+                        if (auto& h = hooked[key]; --h.readers == 0) h.fire();
         }
+        // readers that never ran (their output got no gradient): the gradient is complete now
+        for (const void* key : hooked_order)
+            if (auto& h = hooked[key]; h.readers > 0) h.readers = 0, h.fire();
     } catch (...) {
         // Nothing half-done survives: pending gradients of non-leaves are dropped and every leaf
         // gradient the pass wrote is put back, so a retry starts from where this pass started.
@@ -414,10 +477,12 @@ void run_backward(const std::shared_ptr<Node>& root, bool retain_graph, const st
         for (std::size_t u = g_pass.undo.size(); u-- > 0;) g_pass.undo[u]();
         g_pass.undo.clear();
         g_pass.id = 0;
+        g_pass.hooked = nullptr;
         throw;
     }
     g_pass.undo.clear();
     g_pass.id = 0;
+    g_pass.hooked = nullptr;
     if (!retain_graph) {
         for (auto* n : used) {
             n->release();
@@ -427,6 +492,16 @@ void run_backward(const std::shared_ptr<Node>& root, bool retain_graph, const st
     }
 }
 bool backward_pass_running() { return g_pass.id != 0; }
+template <class T> bool take_direct_step(const Tensor<T>& leaf, double& lr) {
+    auto* im = leaf.impl();
+    if (!im || !im->direct_step || im->node || !g_pass.hooked || im->sparse || (im->has_grad && !im->grad_zeroed))
+        return false;
+    auto it = g_pass.hooked->find(im);
+    if (it == g_pass.hooked->end() || it->second.readers != 1) return false;
+    return im->direct_step->lr(lr);
+}
+template bool take_direct_step(const Tensor<float>&, double&);
+template bool take_direct_step(const Tensor<double>&, double&);
 std::uint64_t backward_pass_id() { return g_pass.id; }
 void on_backward_failure(std::function<void()> undo) {
     if (g_pass.id != 0) g_pass.undo.push_back(std::move(undo));

@@ -212,6 +212,36 @@ template <class T> void Tensor<T>::accumulate_grad(const array_type& g) const {
         std::copy(src, src + n, dst);
 }
 
+namespace detail {
+std::atomic<bool> g_post_accumulate_hooks_used{false};
+}
+namespace {
+std::atomic<std::size_t> g_next_hook_id{1};
+}
+
+template <class T> std::size_t Tensor<T>::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) {
+    check_defined("register_post_accumulate_grad_hook");
+    if (impl_->node)
+        throw AutogradError("register_post_accumulate_grad_hook: post accumulate grad hooks cannot be registered on "
+                            "non-leaf tensors (this one was made by '" + grad_fn() + "')");
+    if (!hook) throw ValueError("register_post_accumulate_grad_hook: the hook is empty");
+    const std::size_t id = g_next_hook_id++;
+    impl_->post_accumulate_hooks.emplace_back(id, std::move(hook));
+    detail::g_post_accumulate_hooks_used = true;
+    return id;
+}
+
+template <class T> bool Tensor<T>::remove_post_accumulate_grad_hook(std::size_t id) {
+    if (!impl_) return false;
+    auto& hs = impl_->post_accumulate_hooks;
+    for (auto it = hs.begin(); it != hs.end(); ++it)
+        if (it->first == id) {
+            hs.erase(it);
+            return true;
+        }
+    return false;
+}
+
 template <class T> void Tensor<T>::backward(const Tensor& gradient, bool retain_graph) const {
     check_defined("backward");
     if (!impl_->requires_grad)
@@ -239,8 +269,10 @@ template <class T> void Tensor<T>::backward(const Tensor& gradient, bool retain_
                 std::fill(buf.begin(), buf.end(), T(1));
         }
     };
-    if (!impl_->node) {  // a leaf: backward is just accumulation
+    if (!impl_->node) {  // a leaf: backward is just accumulation, and its gradient is then complete
         fill_seed();
+        const auto hooks = impl_->post_accumulate_hooks;  // a hook may remove hooks
+        for (const auto& h : hooks) h.second(*this);
         return;
     }
     detail::run_backward(impl_->node, retain_graph, fill_seed);

@@ -156,7 +156,8 @@ template <class T> Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
 }
 
 // y = x·Wᵀ + b over the last dim of x: x (*, in), W (out, in), b (out) → (*, out).
-// dx = g·W, dW = gᵀ·x, db = Σ_rows g — each accumulated in place by the GEMM (beta = 1).
+// dx = g·W, dW = gᵀ·x, db = Σ_rows g — each accumulated in place by the GEMM (beta = 1); dx first,
+// so that an optimizer's step fused into dW's GEMM (take_direct_step) comes after W's last use.
 template <class T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias) {
     const Shape sx = x.shape(), sw = w.shape();
     if (sw.size() != 2)
@@ -190,16 +191,36 @@ template <class T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, cons
             auto& gx = x.grad_buffer(acc);
             detail::gemm("linear", false, false, R, in, nout, T(1), G, nout, w.value().data(), in, T(acc), gx.data(), in);
         }
+        double lr = 0;
         if (w.requires_grad()) {
-            auto& gw = w.grad_buffer(acc);
-            detail::gemm("linear", true, false, nout, in, R, T(1), G, nout, x.value().data(), in, T(acc), gw.data(), in);
+            if (detail::take_direct_step(w, lr)) {  // an optimizer's plain step, fused: W ← W − lr·gᵀx
+                Tensor<T> wm = w;
+                detail::gemm("linear", true, false, nout, in, R, T(-lr), G, nout, x.value().data(), in, T(1),
+                             wm.mutable_value().data(), in);
+            } else {
+                auto& gw = w.grad_buffer(acc);
+                detail::gemm("linear", true, false, nout, in, R, T(1), G, nout, x.value().data(), in, T(acc), gw.data(), in);
+            }
         }
         if (bias.defined() && bias.requires_grad()) {
-            auto& gb = bias.grad_buffer(acc);
-            T* pb = gb.data();
-            if (!acc) std::fill(pb, pb + nout, T(0));
+            const bool direct = detail::take_direct_step(bias, lr);
+            std::vector<T> sum;
+            T* pb = nullptr;
+            if (direct) {
+                sum.assign(nout, T(0));
+                pb = sum.data();
+            } else {
+                auto& gb = bias.grad_buffer(acc);
+                pb = gb.data();
+                if (!acc) std::fill(pb, pb + nout, T(0));
+            }
             for (std::size_t r = 0; r < R; ++r)
                 for (std::size_t j = 0; j < nout; ++j) pb[j] += G[r * nout + j];
+            if (direct) {
+                Tensor<T> bm = bias;
+                T* pv = bm.mutable_value().data();
+                for (std::size_t j = 0; j < nout; ++j) pv[j] = pv[j] + T(-lr) * pb[j];
+            }
         }
     });
     TAPEGRAD_REPLAY(out, linear(in[0], in[1], in[2]));

@@ -96,53 +96,50 @@ template <class T> void AdamBase<T>::update() {
                                  std::to_string(pi) + ": " + this->name() +
                                  " does not support sparse gradients (embedding_bag with sparse=true needs SGD)");
     }
-    for (auto& g : this->groups_) {
-        const double beta1 = std::get<0>(g.betas), beta2 = std::get<1>(g.betas);
-        // Python floats in torch, turned into the tensor's type where they meet a tensor
-        const T b1 = T(beta1), b2 = T(beta2), one_m_b1 = T(1 - beta1), one_m_b2 = T(1 - beta2), eps = T(g.eps);
-        const T wd = T(g.weight_decay), decay = T(1 - g.lr * g.weight_decay);
-        for (auto& p : g.params) {
-            if (!p.has_grad()) continue;
-            auto& st = this->state_for(p);
-            const auto& shape = p.value().shape();
-            if (!st.count("step")) {
-                xt::xarray<T> zero = xt::xarray<T>::from_shape({});
-                zero() = T(0);
-                st["step"] = zero;
-            }
-            for (const char* k : {"exp_avg", "exp_avg_sq"})
-                if (!st.count(k)) st[k] = xt::xarray<T>(xt::zeros<T>(shape));
-            if (g.amsgrad && !st.count("max_exp_avg_sq")) st["max_exp_avg_sq"] = xt::xarray<T>(xt::zeros<T>(shape));
-            T& step_t = st["step"]();
-            step_t = step_t + T(1);
-            const double step = double(step_t);
-            const double bias_correction1 = 1 - std::pow(beta1, step);
-            const double bias_correction2 = 1 - std::pow(beta2, step);
-            const double step_size = g.lr / bias_correction1;
-            const T bc2_sqrt = T(std::sqrt(bias_correction2)), neg_step = T(-step_size);
-            T* pv = p.mutable_value().data();
-            const T* pg = p.grad().data();
-            T* m = st["exp_avg"].data();
-            T* v = st["exp_avg_sq"].data();
-            T* vmax = g.amsgrad ? st["max_exp_avg_sq"].data() : nullptr;
-            const AdamScalars<T> sc{b1, b2, one_m_b1, one_m_b2, eps, wd, decay, bc2_sqrt, neg_step};
-            // one branch-free loop per configuration, so the compiler vectorises each
-            const int key = (g.maximize ? 1 : 0) | (decoupled_ ? 2 : (g.weight_decay != 0 ? 4 : 0)) | (vmax ? 8 : 0);
-            switch (key) {
-                case 0: adam_loop<T, false, false, false, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
-                case 1: adam_loop<T, true, false, false, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
-                case 2: adam_loop<T, false, true, false, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
-                case 3: adam_loop<T, true, true, false, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
-                case 4: adam_loop<T, false, false, true, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
-                case 5: adam_loop<T, true, false, true, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
-                case 8: adam_loop<T, false, false, false, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
-                case 9: adam_loop<T, true, false, false, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
-                case 10: adam_loop<T, false, true, false, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
-                case 11: adam_loop<T, true, true, false, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
-                case 12: adam_loop<T, false, false, true, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
-                default: adam_loop<T, true, false, true, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
-            }
-        }
+    Optimizer<T>::update();
+}
+
+template <class T> void AdamBase<T>::update_param(const ParamGroup<T>& g, Tensor<T>& p) {
+    if (has_sparse_grad(p))  // reached here from step_in_backward's hook, which update() does not guard
+        throw ValueError(this->name() + "::step: a parameter of shape " + shape_str(p.shape()) + " has a sparse gradient: " +
+                         this->name() + " does not support sparse gradients (embedding_bag with sparse=true needs SGD)");
+    const double beta1 = std::get<0>(g.betas), beta2 = std::get<1>(g.betas);
+    // Python floats in torch, turned into the tensor's type where they meet a tensor
+    const T b1 = T(beta1), b2 = T(beta2), one_m_b1 = T(1 - beta1), one_m_b2 = T(1 - beta2), eps = T(g.eps);
+    const T wd = T(g.weight_decay), decay = T(1 - g.lr * g.weight_decay);
+    auto& st = this->state_for(p);
+    const auto& shape = p.value().shape();
+    T& step_t = this->step_count(st);
+    for (const char* k : {"exp_avg", "exp_avg_sq"})
+        if (!st.count(k)) st[k] = xt::xarray<T>(xt::zeros<T>(shape));
+    if (g.amsgrad && !st.count("max_exp_avg_sq")) st["max_exp_avg_sq"] = xt::xarray<T>(xt::zeros<T>(shape));
+    step_t = step_t + T(1);
+    const double step = double(step_t);
+    const double bias_correction1 = 1 - std::pow(beta1, step);
+    const double bias_correction2 = 1 - std::pow(beta2, step);
+    const double step_size = g.lr / bias_correction1;
+    const T bc2_sqrt = T(std::sqrt(bias_correction2)), neg_step = T(-step_size);
+    T* pv = p.mutable_value().data();
+    const T* pg = p.grad().data();
+    T* m = st["exp_avg"].data();
+    T* v = st["exp_avg_sq"].data();
+    T* vmax = g.amsgrad ? st["max_exp_avg_sq"].data() : nullptr;
+    const AdamScalars<T> sc{b1, b2, one_m_b1, one_m_b2, eps, wd, decay, bc2_sqrt, neg_step};
+    // one branch-free loop per configuration, so the compiler vectorises each
+    const int key = (g.maximize ? 1 : 0) | (decoupled_ ? 2 : (g.weight_decay != 0 ? 4 : 0)) | (vmax ? 8 : 0);
+    switch (key) {
+        case 0: adam_loop<T, false, false, false, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
+        case 1: adam_loop<T, true, false, false, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
+        case 2: adam_loop<T, false, true, false, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
+        case 3: adam_loop<T, true, true, false, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
+        case 4: adam_loop<T, false, false, true, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
+        case 5: adam_loop<T, true, false, true, false>(p.numel(), pv, pg, m, v, vmax, sc); break;
+        case 8: adam_loop<T, false, false, false, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
+        case 9: adam_loop<T, true, false, false, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
+        case 10: adam_loop<T, false, true, false, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
+        case 11: adam_loop<T, true, true, false, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
+        case 12: adam_loop<T, false, false, true, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
+        default: adam_loop<T, true, false, true, true>(p.numel(), pv, pg, m, v, vmax, sc); break;
     }
 }
 

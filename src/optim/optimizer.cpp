@@ -61,9 +61,82 @@ Optimizer<T>::Optimizer(std::string name, ParamGroup<T> defaults) : name_(std::m
     defaults_.params.clear();
 }
 
+template <class T> struct Optimizer<T>::DirectFor final : detail::DirectStep {
+    DirectFor(const Optimizer* o, const detail::TensorImpl<T>* p) : opt(o), param(p) {}
+    bool lr(double& out) const override {
+        for (const auto& g : opt->groups_)  // looked up each time: param_groups() is writable
+            for (const auto& q : g.params)
+                if (q.impl() == param) return opt->plain_step(g, out);
+        return false;
+    }
+    const Optimizer* opt;
+    const detail::TensorImpl<T>* param;
+};
+
+template <class T> T& Optimizer<T>::step_count(State& st) {
+    auto it = st.find("step");
+    if (it == st.end()) {
+        xt::xarray<T> zero = xt::xarray<T>::from_shape({});
+        zero() = T(0);
+        it = st.emplace("step", std::move(zero)).first;
+    }
+    return it->second();
+}
+
+template <class T> bool Optimizer<T>::plain_step(const ParamGroup<T>&, double&) const { return false; }
+
+template <class T> Optimizer<T>::~Optimizer() { unhook(); }
+
+template <class T> void Optimizer<T>::unhook() {
+    for (auto& [p, id] : hooks_) {
+        p.remove_post_accumulate_grad_hook(id);
+        for (const auto& d : direct_)
+            if (p.impl()->direct_step == d.get()) p.impl()->direct_step = nullptr;
+    }
+    hooks_.clear();
+    direct_.clear();
+}
+
 template <class T> void Optimizer<T>::step() {
+    if (in_backward_)
+        throw ValueError(name_ + "::step: the updates run inside backward() (step_in_backward is on), so step() "
+                                 "would apply them twice; switch it off with step_in_backward(false) first");
     check_param_groups(name_ + "::step");
     update();
+}
+
+template <class T> void Optimizer<T>::update() {
+    for (auto& g : groups_)
+        for (auto& p : g.params)
+            if (p.has_grad()) update_param(g, p);
+}
+
+template <class T> void Optimizer<T>::hook(Tensor<T>& p) {
+    const std::size_t id = p.register_post_accumulate_grad_hook([this](const Tensor<T>& t) {
+        for (auto& g : groups_)  // looked up each time: param_groups() is writable
+            for (auto& q : g.params)
+                if (q.same(t)) {
+                    if (!q.has_grad()) return;
+                    update_param(g, q);
+                    if (!keep_grads_) q.zero_grad(true);
+                    return;
+                }
+    });
+    hooks_.emplace_back(p, id);
+    if (!keep_grads_) {
+        direct_.push_back(std::make_unique<DirectFor>(this, p.impl()));
+        p.impl()->direct_step = direct_.back().get();
+    }
+}
+
+template <class T> void Optimizer<T>::step_in_backward(bool on, bool keep_grads) {
+    if (on) check_param_groups(name_ + "::step_in_backward");
+    unhook();
+    in_backward_ = on;
+    keep_grads_ = keep_grads;
+    if (on)
+        for (auto& g : groups_)
+            for (auto& p : g.params) hook(p);
 }
 
 template <class T> void Optimizer<T>::zero_grad(bool set_to_none) {
@@ -105,6 +178,8 @@ template <class T> void Optimizer<T>::add_group(ParamGroup<T> group, const std::
                                  std::to_string(it->second) + " of the new group is " + at(g, j) + ")");
         }
     groups_.push_back(std::move(group));
+    if (in_backward_)
+        for (auto& p : groups_.back().params) hook(p);
 }
 
 template <class T> void Optimizer<T>::check_param_groups(const std::string& where) const {

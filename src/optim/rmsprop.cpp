@@ -89,43 +89,41 @@ template <class T> void RMSprop<T>::update() {
             if (has_sparse_grad(this->groups_[gi].params[pi]))
                 throw ValueError("RMSprop::step: param_groups[" + std::to_string(gi) + "] parameter " + std::to_string(pi) +
                                  ": RMSprop does not support sparse gradients");
-    for (auto& g : this->groups_) {
-        const T alpha = T(g.alpha), one_m_alpha = T(1 - g.alpha), eps = T(g.eps), wd = T(g.weight_decay);
-        const T mom = T(g.momentum), neg_lr = T(-g.lr);
-        for (auto& p : g.params) {
-            if (!p.has_grad()) continue;
-            auto& st = this->state_for(p);
-            const auto& shape = p.value().shape();
-            if (!st.count("step")) {
-                xt::xarray<T> zero = xt::xarray<T>::from_shape({});
-                zero() = T(0);
-                st["step"] = zero;
-            }
-            if (!st.count("square_avg")) st["square_avg"] = xt::xarray<T>(xt::zeros<T>(shape));
-            // made when first needed (torch makes them on the first step only, and fails on a later
-            // step if momentum or centered were switched on in between)
-            if (g.momentum > 0 && !st.count("momentum_buffer")) st["momentum_buffer"] = xt::xarray<T>(xt::zeros<T>(shape));
-            if (g.centered && !st.count("grad_avg")) st["grad_avg"] = xt::xarray<T>(xt::zeros<T>(shape));
-            st["step"]() += T(1);
-            T* pv = p.mutable_value().data();
-            const T* pg = p.grad().data();
-            T* sq = st["square_avg"].data();
-            T* ga = g.centered ? st["grad_avg"].data() : nullptr;
-            T* buf = g.momentum > 0 ? st["momentum_buffer"].data() : nullptr;
-            const RMSpropScalars<T> sc{alpha, one_m_alpha, eps, wd, mom, neg_lr};
-            // one branch-free loop per configuration, so the compiler vectorises each
-            const int key = (g.maximize ? 1 : 0) | (g.weight_decay != 0 ? 2 : 0) | (ga ? 4 : 0) | (buf ? 8 : 0);
-            const std::size_t n = p.numel();
-            switch (key) {
+    Optimizer<T>::update();
+}
+
+template <class T> void RMSprop<T>::update_param(const ParamGroup<T>& g, Tensor<T>& p) {
+    if (has_sparse_grad(p))  // reached here from step_in_backward's hook, which update() does not guard
+        throw ValueError("RMSprop::step: a parameter of shape " + shape_str(p.shape()) +
+                         " has a sparse gradient: RMSprop does not support sparse gradients");
+    const T alpha = T(g.alpha), one_m_alpha = T(1 - g.alpha), eps = T(g.eps), wd = T(g.weight_decay);
+    const T mom = T(g.momentum), neg_lr = T(-g.lr);
+    auto& st = this->state_for(p);
+    const auto& shape = p.value().shape();
+    T& step_t = this->step_count(st);
+    if (!st.count("square_avg")) st["square_avg"] = xt::xarray<T>(xt::zeros<T>(shape));
+    // made when first needed (torch makes them on the first step only, and fails on a later
+    // step if momentum or centered were switched on in between)
+    if (g.momentum > 0 && !st.count("momentum_buffer")) st["momentum_buffer"] = xt::xarray<T>(xt::zeros<T>(shape));
+    if (g.centered && !st.count("grad_avg")) st["grad_avg"] = xt::xarray<T>(xt::zeros<T>(shape));
+    step_t += T(1);
+    T* pv = p.mutable_value().data();
+    const T* pg = p.grad().data();
+    T* sq = st["square_avg"].data();
+    T* ga = g.centered ? st["grad_avg"].data() : nullptr;
+    T* buf = g.momentum > 0 ? st["momentum_buffer"].data() : nullptr;
+    const RMSpropScalars<T> sc{alpha, one_m_alpha, eps, wd, mom, neg_lr};
+    // one branch-free loop per configuration, so the compiler vectorises each
+    const int key = (g.maximize ? 1 : 0) | (g.weight_decay != 0 ? 2 : 0) | (ga ? 4 : 0) | (buf ? 8 : 0);
+    const std::size_t n = p.numel();
+    switch (key) {
 #define TAPEGRAD_RMSPROP_CASE(K) \
     case K: rmsprop_loop<T, (K & 1) != 0, (K & 2) != 0, (K & 4) != 0, (K & 8) != 0>(n, pv, pg, sq, ga, buf, sc); break;
-                TAPEGRAD_RMSPROP_CASE(0) TAPEGRAD_RMSPROP_CASE(1) TAPEGRAD_RMSPROP_CASE(2) TAPEGRAD_RMSPROP_CASE(3)
-                TAPEGRAD_RMSPROP_CASE(4) TAPEGRAD_RMSPROP_CASE(5) TAPEGRAD_RMSPROP_CASE(6) TAPEGRAD_RMSPROP_CASE(7)
-                TAPEGRAD_RMSPROP_CASE(8) TAPEGRAD_RMSPROP_CASE(9) TAPEGRAD_RMSPROP_CASE(10) TAPEGRAD_RMSPROP_CASE(11)
-                TAPEGRAD_RMSPROP_CASE(12) TAPEGRAD_RMSPROP_CASE(13) TAPEGRAD_RMSPROP_CASE(14) TAPEGRAD_RMSPROP_CASE(15)
+        TAPEGRAD_RMSPROP_CASE(0) TAPEGRAD_RMSPROP_CASE(1) TAPEGRAD_RMSPROP_CASE(2) TAPEGRAD_RMSPROP_CASE(3)
+        TAPEGRAD_RMSPROP_CASE(4) TAPEGRAD_RMSPROP_CASE(5) TAPEGRAD_RMSPROP_CASE(6) TAPEGRAD_RMSPROP_CASE(7)
+        TAPEGRAD_RMSPROP_CASE(8) TAPEGRAD_RMSPROP_CASE(9) TAPEGRAD_RMSPROP_CASE(10) TAPEGRAD_RMSPROP_CASE(11)
+        TAPEGRAD_RMSPROP_CASE(12) TAPEGRAD_RMSPROP_CASE(13) TAPEGRAD_RMSPROP_CASE(14) TAPEGRAD_RMSPROP_CASE(15)
 #undef TAPEGRAD_RMSPROP_CASE
-            }
-        }
     }
 }
 

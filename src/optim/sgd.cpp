@@ -83,55 +83,56 @@ template <class T> void SGD<T>::set_momentum_buffer(const Tensor<T>& p, const xt
 
 // Runs after Optimizer::step's checks: every parameter is a defined leaf listed once, its gradient
 // and its momentum buffer (if any) have its shape, and the hyper-parameters are valid.
-template <class T> void SGD<T>::update() {
-    for (auto& g : this->groups_) {
-        const T lr = T(g.lr), mom = T(g.momentum), damp = T(g.dampening), wd = T(g.weight_decay);
-        for (auto& p : g.params) {
-            if (!p.has_grad()) continue;
-            if (has_sparse_grad(p)) {
-                sparse_step(g, p);
-                continue;
-            }
-            T* pv = p.mutable_value().data();
-            const T* pg = p.grad().data();
-            const std::size_t n = p.numel();
-            T* pb = nullptr;
-            bool first = false;
-            if (mom != T(0)) {  // the buffer is made on the parameter's first step with a momentum, as torch
-                auto& st = this->state_for(p);
-                auto it = st.find(kMomentumBuffer);
-                first = it == st.end();
-                if (first) it = st.emplace(kMomentumBuffer, xt::xarray<T>::from_shape(p.value().shape())).first;
-                pb = it->second.data();
-            }
-            const T sgn = g.maximize ? T(-1) : T(1);
-            // One loop per configuration, each free of branches so the compiler vectorises it.
-            if (!pb) {
-                if (wd == T(0))
-                    axpy(n, -lr * sgn, pg, pv);  // OpenBLAS's axpy: vectorised, and on its pool when large
-                else
-                    for (std::size_t k = 0; k < n; ++k) pv[k] = pv[k] + (-lr) * (sgn * pg[k] + wd * pv[k]);
-            } else if (first) {
-                for (std::size_t k = 0; k < n; ++k) {
-                    const T d = sgn * pg[k] + wd * pv[k];
-                    pb[k] = d;
-                    pv[k] = pv[k] + (-lr) * (g.nesterov ? d + mom * d : d);
-                }
-            } else if (g.nesterov) {
-                for (std::size_t k = 0; k < n; ++k) {
-                    const T d = sgn * pg[k] + wd * pv[k];
-                    pb[k] = mom * pb[k] + (T(1) - damp) * d;
-                    pv[k] = pv[k] + (-lr) * (d + mom * pb[k]);
-                }
-            } else {
-                for (std::size_t k = 0; k < n; ++k) {
-                    const T d = sgn * pg[k] + wd * pv[k];
-                    pb[k] = mom * pb[k] + (T(1) - damp) * d;
-                    pv[k] = pv[k] + (-lr) * pb[k];
-                }
-            }
+template <class T> void SGD<T>::update_param(const ParamGroup<T>& g, Tensor<T>& p) {
+    const T lr = T(g.lr), mom = T(g.momentum), damp = T(g.dampening), wd = T(g.weight_decay);
+    if (has_sparse_grad(p)) {
+        sparse_step(g, p);
+        return;
+    }
+    T* pv = p.mutable_value().data();
+    const T* pg = p.grad().data();
+    const std::size_t n = p.numel();
+    T* pb = nullptr;
+    bool first = false;
+    if (mom != T(0)) {  // the buffer is made on the parameter's first step with a momentum, as torch
+        auto& st = this->state_for(p);
+        auto it = st.find(kMomentumBuffer);
+        first = it == st.end();
+        if (first) it = st.emplace(kMomentumBuffer, xt::xarray<T>::from_shape(p.value().shape())).first;
+        pb = it->second.data();
+    }
+    const T sgn = g.maximize ? T(-1) : T(1);
+    // One loop per configuration, each free of branches so the compiler vectorises it.
+    if (!pb) {
+        if (wd == T(0))
+            axpy(n, -lr * sgn, pg, pv);  // OpenBLAS's axpy: vectorised, and on its pool when large
+        else
+            for (std::size_t k = 0; k < n; ++k) pv[k] = pv[k] + (-lr) * (sgn * pg[k] + wd * pv[k]);
+    } else if (first) {
+        for (std::size_t k = 0; k < n; ++k) {
+            const T d = sgn * pg[k] + wd * pv[k];
+            pb[k] = d;
+            pv[k] = pv[k] + (-lr) * (g.nesterov ? d + mom * d : d);
+        }
+    } else if (g.nesterov) {
+        for (std::size_t k = 0; k < n; ++k) {
+            const T d = sgn * pg[k] + wd * pv[k];
+            pb[k] = mom * pb[k] + (T(1) - damp) * d;
+            pv[k] = pv[k] + (-lr) * (d + mom * pb[k]);
+        }
+    } else {
+        for (std::size_t k = 0; k < n; ++k) {
+            const T d = sgn * pg[k] + wd * pv[k];
+            pb[k] = mom * pb[k] + (T(1) - damp) * d;
+            pv[k] = pv[k] + (-lr) * pb[k];
         }
     }
+}
+
+template <class T> bool SGD<T>::plain_step(const ParamGroup<T>& g, double& lr) const {
+    if (g.momentum != 0 || g.weight_decay != 0) return false;
+    lr = g.maximize ? -g.lr : g.lr;
+    return true;
 }
 
 template <class T> void SGD<T>::sparse_step(const ParamGroup<T>& g, Tensor<T>& p) {

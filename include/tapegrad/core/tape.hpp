@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "tapegrad/core/tensor.hpp"
@@ -28,6 +29,10 @@ struct Node {
     virtual void run() = 0;             // backward with the output's gradient, then drop it
     virtual void clear_pending() = 0;   // drop the output's gradient without running
     virtual void release() = 0;         // free the closure (and what it saved)
+    // For post-accumulate-grad hooks: the entries that made this one's inputs (the walk from the
+    // root), and this entry's distinct input leaves that have hooks, each with how to fire them.
+    virtual void input_nodes(std::vector<Node*>& out) const = 0;
+    virtual void hooked_leaves(std::vector<std::pair<const void*, std::function<void()>>>& out) const = 0;
 };
 // The error of a second backward through released entries (torch's words).
 extern const char* const kSecondBackwardMessage;
@@ -43,6 +48,12 @@ void run_backward(const std::shared_ptr<Node>& root, bool retain_graph, const st
 bool backward_pass_running();
 std::uint64_t backward_pass_id();  // 0 when none runs
 void on_backward_failure(std::function<void()> undo);
+// For an op's backward (see DirectStep in tensor.hpp): true, with lr, when `leaf` has a direct
+// step set, holds no gradient yet (or only zero_grad's zeros), has hooks, and the entry now running
+// is its last reader in this backward pass — so this entry's contribution is its whole gradient,
+// and no entry still to run reads its value. The op then updates the value by −lr·gradient itself
+// (through mutable_value) and writes no gradient.
+template <class T> bool take_direct_step(const Tensor<T>& leaf, double& lr);
 // Called before a leaf's gradient is written: the first time in a pass, remembers how to undo it.
 template <class T> void remember_leaf_grad(const std::shared_ptr<TensorImpl<T>>& impl);
 }  // namespace detail

@@ -4,6 +4,7 @@
 // Threading rule: every thread has its own tape. A graph must be built and backwarded on one
 // thread; tensors may be read from several threads when nobody records or backwards through
 // them. Calling backward() on a thread whose tape did not record the graph is an AutogradError.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -11,6 +12,7 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <xtensor/xarray.hpp>
@@ -22,8 +24,18 @@
 namespace tapegrad {
 
 
+template <class T> class Tensor;
 namespace detail {
 struct Node;                         // one tape entry, see tape.hpp
+// Set on a leaf by an optimizer whose update of it is, right now, a plain step p ← p − lr·g (SGD
+// without momentum or weight decay, in step_in_backward without keep_grads): lr() says so and
+// gives lr (negated for maximize). An op whose backward is the leaf's only contribution in a pass
+// may then apply −lr·(its gradient) to the value instead of writing a gradient (see
+// take_direct_step in tape.hpp; linear's weight-gradient GEMM does, with beta = 1).
+struct DirectStep {
+    virtual ~DirectStep() = default;
+    virtual bool lr(double& out) const = 0;
+};
 template <class T> struct SparseGrad;  // a row-sparse gradient, see sparse_grad.hpp
 template <class T> struct TensorImpl {
     xt::xarray<T> value;
@@ -38,7 +50,13 @@ template <class T> struct TensorImpl {
     bool retains_grad = false;   // a non-leaf that keeps its gradients (retain_grad())
     bool has_retained = false;
     xt::xarray<T> retained;      // their sum over backward passes, while has_retained
+    // register_post_accumulate_grad_hook's hooks (leaves only), with their ids
+    std::vector<std::pair<std::size_t, std::function<void(const Tensor<T>&)>>> post_accumulate_hooks;
+    const DirectStep* direct_step = nullptr;  // owned by the optimizer that set it
 };
+// Whether any post-accumulate-grad hook was ever registered (backward then counts, per pass, when
+// each hooked leaf's gradient is complete; until then it pays nothing for them).
+extern std::atomic<bool> g_post_accumulate_hooks_used;
 }  // namespace detail
 
 template <class T = float> class Tensor {
@@ -107,6 +125,16 @@ public:
     // `gradient` may be left undefined only for a one-element tensor (it is then 1).
     // Unless retain_graph, the entries used are released; using them again is an error.
     void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
+
+    // torch's register_post_accumulate_grad_hook (leaves only; AutogradError on a non-leaf): during
+    // backward(), hook(this tensor) runs as soon as this leaf's gradient is complete in that pass —
+    // right after the last tape entry that contributes to it, while the rest of the pass has yet to
+    // run. It may read the gradient, update the value in place (no entry still to run reads it) and
+    // drop the gradient (optimizers' step_in_backward does all three). Hooks run in registration
+    // order; a pass that throws later does not undo what they did. Returns an id for the removal.
+    std::size_t register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook);
+    // Removes the hook with that id (false when there is none).
+    bool remove_post_accumulate_grad_hook(std::size_t id);
 
     // ---- for op implementers (see examples/custom_op.cpp) ----
     // Adds g to the gradient (allocating it on first use); g must have this tensor's shape.

@@ -49,7 +49,8 @@ public:
 protected:
     AdamBase(const std::string& name, bool decoupled, std::vector<Tensor<T>> params, double lr, betas_t betas,
              double eps, double weight_decay, bool amsgrad, bool maximize);
-    void update() override;
+    void update() override;  // the sparse-gradient check, then every parameter
+    void update_param(const ParamGroup<T>& g, Tensor<T>& p) override;
     // torch's checks and texts ("Invalid learning rate: -1.0", "Invalid epsilon value: …",
     // "Invalid beta parameter at index 0: 1.0", "Invalid weight_decay value: …"), plus: lr, eps and
     // weight_decay must be finite.

@@ -65,13 +65,26 @@ public:
     // the optimizer on the parameter's first step.
     using State = std::map<std::string, xt::xarray<T>>;
 
-    virtual ~Optimizer() = default;
+    virtual ~Optimizer();
+    Optimizer(const Optimizer&) = delete;  // its hooks point at it
+    Optimizer& operator=(const Optimizer&) = delete;
 
     // Checks the param groups (see above; errors name the optimizer, "param_groups[g]" and the
     // parameter's index in it), then updates every parameter that has a gradient.
     void step();
     // Zeros every parameter's gradient (or drops it), as torch 1.13's zero_grad(set_to_none=False).
     void zero_grad(bool set_to_none = false);
+
+    // The optimizer in backward (torch's post-accumulate-grad-hook pattern), opt-in: while on, each
+    // parameter's update runs inside backward(), from a hook on the parameter, as soon as its
+    // gradient is complete — while that gradient is still in cache, and with no separate pass over
+    // the parameters afterwards — and the gradient is then dropped (keep_grads: kept, for a user
+    // who reads it; zero_grad it yourself then, as with step()). step() is refused meanwhile (it
+    // would update twice). The updates are step()'s own arithmetic: the same trajectory, bit for
+    // bit. The groups are checked when it is switched on (ValueError, as step() checks them); lr
+    // changes (schedulers) are read at every update; groups added later are hooked too.
+    void step_in_backward(bool on = true, bool keep_grads = false);
+    bool steps_in_backward() const { return in_backward_; }
 
     // Mutable, as torch's list: step() re-checks whatever was changed here.
     std::vector<ParamGroup<T>>& param_groups() { return groups_; }
@@ -114,8 +127,17 @@ public:
 
 protected:
     Optimizer(std::string name, ParamGroup<T> defaults);
-    // The update proper, called by step() once check_param_groups() passed.
-    virtual void update() = 0;
+    // The update proper, called by step() once check_param_groups() passed: by default
+    // update_param for every parameter that has a gradient, group by group.
+    virtual void update();
+    // One parameter's update with its group's hyper-parameters (step() and step_in_backward).
+    virtual void update_param(const ParamGroup<T>& group, Tensor<T>& p) = 0;
+    // True, with lr (negated for maximize), when the update of a parameter of group g is a plain
+    // step p ← p − lr·grad: then, in step_in_backward without keep_grads, an op whose backward is
+    // the parameter's only contribution applies the step itself (linear's weight-gradient GEMM
+    // writes −lr·gᵀx straight into W) and no gradient is written. SGD without momentum or
+    // weight decay says so; the default is false.
+    virtual bool plain_step(const ParamGroup<T>& g, double& lr) const;
     // Throws ValueError (message prefixed by `where`) for hyper-parameters the optimizer cannot
     // use. Called for the constructor's defaults, by add_param_group, and for every group by
     // step(): param_groups() is writable, and so is every group's lr (schedulers, users).
@@ -127,6 +149,8 @@ protected:
     // Everything step() checks, messages prefixed by `where`.
     void check_param_groups(const std::string& where) const;
 
+    // The 0-d "step" of a parameter's state (Adam, RMSprop), made as 0 on first use.
+    static T& step_count(State& st);
     // p's state for the update: made (empty) on first use.
     State& state_for(const Tensor<T>& p) { return state_[p.impl_ptr()]; }
     State* find_state(const Tensor<T>& p);
@@ -140,8 +164,14 @@ protected:
 private:
     // The groups load_state_dict would make (checked), or a throw.
     std::vector<ParamGroup<T>> loaded_groups(const OptimizerStateDict<T>& sd, const std::string& where) const;
+    void hook(Tensor<T>& p);
+    void unhook();
+    struct DirectFor;  // a parameter's detail::DirectStep, answered by plain_step of its group
     std::string name_;
     ParamGroup<T> defaults_;
+    bool in_backward_ = false, keep_grads_ = false;
+    std::vector<std::pair<Tensor<T>, std::size_t>> hooks_;  // each hooked parameter and its hook's id
+    std::vector<std::unique_ptr<DirectFor>> direct_;
     // Keyed by the parameter's impl, held alive (as torch's state dict holds its tensors), so a freed
     // parameter's address can never be reused by another tensor that would inherit its state.
     std::map<std::shared_ptr<detail::TensorImpl<T>>, State> state_;

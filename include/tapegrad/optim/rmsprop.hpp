@@ -33,7 +33,8 @@ public:
     std::vector<std::string> state_names() const override;
 
 protected:
-    void update() override;
+    void update() override;  // the sparse-gradient check, then every parameter
+    void update_param(const ParamGroup<T>& g, Tensor<T>& p) override;
     // torch's checks and texts ("Invalid learning rate: …", "Invalid epsilon value: …", "Invalid
     // momentum value: …", "Invalid weight_decay value: …", "Invalid alpha value: …"), plus: each
     // must be finite.

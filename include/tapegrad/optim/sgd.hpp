@@ -43,7 +43,8 @@ public:
     std::vector<std::string> state_names() const override;
 
 protected:
-    void update() override;
+    void update_param(const ParamGroup<T>& g, Tensor<T>& p) override;
+    bool plain_step(const ParamGroup<T>& g, double& lr) const override;  // no momentum, no weight decay
     // The constructor's checks, with `where` as prefix; step() applies them to every group before
     // it moves anything, because param_groups() is writable: a scheduler or the user may have
     // written a NaN or negative lr (torch checks lr only in the constructor).
