@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
         ->delimiter(',')
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    app.add_flag("--prefetch", flags.prefetch, "gather the next batch on a worker thread while this one computes");
     bool in_backward = false;
     app.add_flag("--step-in-backward", in_backward,
                  "SGD's update runs inside backward, from each parameter's post-accumulate-grad hook");

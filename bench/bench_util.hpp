@@ -9,6 +9,7 @@
 #include <string>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -69,6 +70,7 @@ struct Flags {
     std::uint64_t seed = 0;
     std::string dir = "/usr/share/datasets/fashion-mnist";
     std::vector<std::size_t> hidden{256, 128};  // bench_mlp's hidden layer widths
+    bool prefetch = false;                      // gather the next batch on a worker thread
     void add_to(CLI::App& app) {
         app.add_option("--threads", threads, "OpenBLAS threads")->capture_default_str()->check(CLI::PositiveNumber);
         app.add_option("--batch-size", batch, "batch size")->capture_default_str()->check(CLI::PositiveNumber);
@@ -103,11 +105,19 @@ inline Run train(tapegrad::nn::Module<float>& model, tapegrad::optim::Optimizer<
     xt::xarray<std::int64_t> yb;
     Run r;
     r.threads = f.threads, r.epochs = f.epochs, r.batch = f.batch, r.load_s = d.load_s;
+    std::unique_ptr<data::Prefetcher<float, std::uint8_t>> pf;
+    if (f.prefetch) pf = std::make_unique<data::Prefetcher<float, std::uint8_t>>(loader);
     for (int e = 1; e <= f.epochs; ++e) {
         const auto a = std::chrono::steady_clock::now();
-        loader.begin_epoch();
+        if (pf)
+            pf->begin_epoch();
+        else
+            loader.begin_epoch();
         for (std::size_t b = 0; b < loader.num_batches(); ++b) {
-            loader.batch(b, xin.mutable_value(), yb);
+            if (pf)
+                pf->next(xin.mutable_value(), yb);  // batch b; the worker starts on b + 1
+            else
+                loader.batch(b, xin.mutable_value(), yb);
             opt.zero_grad(true);
             Tensor<float> loss = cross_entropy(model(xin), yb);
             loss.backward();

@@ -80,8 +80,10 @@ class Runner:
     def systems(self, threads, diagnostics):
         """(label, argv, extra env) of every system to run at this thread count."""
         s = [("floor", [self.bin["floor"]], {}), ("tapegrad", [self.bin["tapegrad"]], {})]
-        if self.workload == "mlp":  # the optimizer in backward (SGD's update from each parameter's hook)
+        if self.workload == "mlp":  # the optimizer in backward, and the gather on a worker thread
             s.append(("tapegrad, step in backward", [self.bin["tapegrad"], "--step-in-backward"], {}))
+            s.append(("tapegrad, step in backward + prefetch",
+                      [self.bin["tapegrad"], "--step-in-backward", "--prefetch"], {}))
         if self.have_torch:
             torch = [self.bin["libtorch"], "--time-limit", str(self.time_limit)]
             s.append(("libtorch-default", torch + ["--mode", "default"], {}))

@@ -49,6 +49,7 @@
 // data: IDX files, CSV tables, TensorDataset / Subset / random_split, DataLoader
 #include "tapegrad/data/csv.hpp"
 #include "tapegrad/data/dataloader.hpp"
+#include "tapegrad/data/prefetch.hpp"
 #include "tapegrad/data/dataset.hpp"
 #include "tapegrad/data/idx.hpp"
 
