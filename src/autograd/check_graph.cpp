@@ -33,12 +33,18 @@ struct EntryProbe {
     std::vector<Tensor<double>> xs;  // double copies of the inputs (undefined where none)
     xt::xarray<double> v;            // the random grad_output, in the entry's precision
 
-    double phi() {
+    // The forward again, from xs; ShapeError unless it has the entry's output shape (v's).
+    Tensor<double> forward() {
         NoGradGuard ng;
         Tensor<double> y = replay(xs);
-        if (!y.defined() || y.numel() != v.size())
+        const Shape want(v.shape().begin(), v.shape().end());
+        if (!y.defined() || y.shape() != want)
             throw ShapeError("the replay gave " + (y.defined() ? shape_str(y.shape()) : std::string("an undefined tensor")) +
-                             ", the entry's output has " + shape_str(Shape(v.shape().begin(), v.shape().end())));
+                             ", the entry's output has " + shape_str(want));
+        return y;
+    }
+    double phi() {
+        const Tensor<double> y = forward();
         const double* py = y.value().data();
         double s = 0;
         for (std::size_t i = 0; i < v.size(); ++i) s += v.data()[i] * py[i];
@@ -105,11 +111,7 @@ template <class T> GraphCheckResult run(const Tensor<T>& root, const CheckGraphO
         try {
             // the replay must reproduce the recorded forward
             {
-                NoGradGuard ng;
-                Tensor<double> y = (*replay)(probe.xs);
-                if (!y.defined() || y.shape() != e.output.shape())
-                    throw ShapeError("the replay gave " + (y.defined() ? shape_str(y.shape()) : std::string("an undefined tensor")) +
-                                     ", the entry's output has " + shape_str(e.output.shape()));
+                const Tensor<double> y = probe.forward();
                 const T* po = e.output.value().data();
                 for (std::size_t i = 0; i < y.numel(); ++i) {
                     const double d = std::fabs(y.value().data()[i] - double(po[i]));

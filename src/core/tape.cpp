@@ -147,12 +147,7 @@ template <class T> struct TypedNode final : detail::Node {
             bool seen = false;  // x·x reads x twice: one contribution of this entry
             for (std::size_t j = 0; j < k; ++j) seen = seen || inputs[j].lock() == in;
             if (seen) continue;
-            v.emplace_back(in.get(), [in] {
-                if (!in->has_grad && !in->sparse) return;
-                const auto hooks = in->post_accumulate_hooks;  // a hook may remove hooks
-                const Tensor<T> t(in);
-                for (const auto& h : hooks) h.second(t);
-            });
+            v.emplace_back(in.get(), [in] { detail::fire_post_accumulate_hooks(in); });
         }
     }
     void release() override {

@@ -231,6 +231,15 @@ template <class T> std::size_t Tensor<T>::register_post_accumulate_grad_hook(std
     return id;
 }
 
+template <class T> void detail::fire_post_accumulate_hooks(const std::shared_ptr<TensorImpl<T>>& impl) {
+    if (!impl->has_grad && !impl->sparse) return;
+    const auto hooks = impl->post_accumulate_hooks;
+    const Tensor<T> t(impl);
+    for (const auto& h : hooks) h.second(t);
+}
+template void detail::fire_post_accumulate_hooks(const std::shared_ptr<detail::TensorImpl<float>>&);
+template void detail::fire_post_accumulate_hooks(const std::shared_ptr<detail::TensorImpl<double>>&);
+
 template <class T> bool Tensor<T>::remove_post_accumulate_grad_hook(std::size_t id) {
     if (!impl_) return false;
     auto& hs = impl_->post_accumulate_hooks;
@@ -271,8 +280,7 @@ template <class T> void Tensor<T>::backward(const Tensor& gradient, bool retain_
     };
     if (!impl_->node) {  // a leaf: backward is just accumulation, and its gradient is then complete
         fill_seed();
-        const auto hooks = impl_->post_accumulate_hooks;  // a hook may remove hooks
-        for (const auto& h : hooks) h.second(*this);
+        detail::fire_post_accumulate_hooks(impl_);
         return;
     }
     detail::run_backward(impl_->node, retain_graph, fill_seed);

@@ -204,7 +204,7 @@ template <class T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, cons
         }
         if (bias.defined() && bias.requires_grad()) {
             const bool direct = detail::take_direct_step(bias, lr);
-            std::vector<T> sum;
+            thread_local std::vector<T> sum;  // the fused step's column sums, reused step after step
             T* pb = nullptr;
             if (direct) {
                 sum.assign(nout, T(0));

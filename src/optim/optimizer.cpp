@@ -62,16 +62,21 @@ Optimizer<T>::Optimizer(std::string name, ParamGroup<T> defaults) : name_(std::m
 }
 
 template <class T> struct Optimizer<T>::DirectFor final : detail::DirectStep {
-    DirectFor(const Optimizer* o, const detail::TensorImpl<T>* p) : opt(o), param(p) {}
+    DirectFor(Optimizer* o, const detail::TensorImpl<T>* p) : opt(o), param(p) {}
     bool lr(double& out) const override {
-        for (const auto& g : opt->groups_)  // looked up each time: param_groups() is writable
-            for (const auto& q : g.params)
-                if (q.impl() == param) return opt->plain_step(g, out);
-        return false;
+        const ParamGroup<T>* g = opt->group_of(param);
+        return g && opt->plain_step(*g, out);
     }
-    const Optimizer* opt;
+    Optimizer* opt;
     const detail::TensorImpl<T>* param;
 };
+
+template <class T> ParamGroup<T>* Optimizer<T>::group_of(const detail::TensorImpl<T>* p) {
+    for (auto& g : groups_)
+        for (const auto& q : g.params)
+            if (q.impl() == p) return &g;
+    return nullptr;
+}
 
 template <class T> T& Optimizer<T>::step_count(State& st) {
     auto it = st.find("step");
@@ -88,13 +93,11 @@ template <class T> bool Optimizer<T>::plain_step(const ParamGroup<T>&, double&) 
 template <class T> Optimizer<T>::~Optimizer() { unhook(); }
 
 template <class T> void Optimizer<T>::unhook() {
-    for (auto& [p, id] : hooks_) {
-        p.remove_post_accumulate_grad_hook(id);
-        for (const auto& d : direct_)
-            if (p.impl()->direct_step == d.get()) p.impl()->direct_step = nullptr;
+    for (auto& h : hooks_) {
+        h.param.remove_post_accumulate_grad_hook(h.id);
+        if (h.direct && h.param.impl()->direct_step == h.direct.get()) h.param.impl()->direct_step = nullptr;
     }
     hooks_.clear();
-    direct_.clear();
 }
 
 template <class T> void Optimizer<T>::step() {
@@ -113,20 +116,14 @@ template <class T> void Optimizer<T>::update() {
 
 template <class T> void Optimizer<T>::hook(Tensor<T>& p) {
     const std::size_t id = p.register_post_accumulate_grad_hook([this](const Tensor<T>& t) {
-        for (auto& g : groups_)  // looked up each time: param_groups() is writable
-            for (auto& q : g.params)
-                if (q.same(t)) {
-                    if (!q.has_grad()) return;
-                    update_param(g, q);
-                    if (!keep_grads_) q.zero_grad(true);
-                    return;
-                }
+        ParamGroup<T>* g = group_of(t.impl());
+        if (!g || !t.has_grad()) return;  // taken out of the groups since, or an earlier hook dropped the gradient
+        Tensor<T> q = t;
+        update_param(*g, q);
+        if (!keep_grads_) q.zero_grad(true);
     });
-    hooks_.emplace_back(p, id);
-    if (!keep_grads_) {
-        direct_.push_back(std::make_unique<DirectFor>(this, p.impl()));
-        p.impl()->direct_step = direct_.back().get();
-    }
+    hooks_.push_back({p, id, keep_grads_ ? nullptr : std::make_unique<DirectFor>(this, p.impl())});
+    if (hooks_.back().direct) p.impl()->direct_step = hooks_.back().direct.get();
 }
 
 template <class T> void Optimizer<T>::step_in_backward(bool on, bool keep_grads) {

@@ -54,6 +54,9 @@ void on_backward_failure(std::function<void()> undo);
 // and no entry still to run reads its value. The op then updates the value by −lr·gradient itself
 // (through mutable_value) and writes no gradient.
 template <class T> bool take_direct_step(const Tensor<T>& leaf, double& lr);
+// Runs a leaf's post-accumulate-grad hooks, in registration order, when it holds a gradient (a
+// hook may remove hooks: they are copied first).
+template <class T> void fire_post_accumulate_hooks(const std::shared_ptr<TensorImpl<T>>& impl);
 // Called before a leaf's gradient is written: the first time in a pass, remembers how to undo it.
 template <class T> void remember_leaf_grad(const std::shared_ptr<TensorImpl<T>>& impl);
 }  // namespace detail

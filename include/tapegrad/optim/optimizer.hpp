@@ -166,12 +166,18 @@ private:
     std::vector<ParamGroup<T>> loaded_groups(const OptimizerStateDict<T>& sd, const std::string& where) const;
     void hook(Tensor<T>& p);
     void unhook();
+    // The group that lists p now (param_groups() is writable, so looked up each time), or null.
+    ParamGroup<T>* group_of(const detail::TensorImpl<T>* p);
     struct DirectFor;  // a parameter's detail::DirectStep, answered by plain_step of its group
     std::string name_;
     ParamGroup<T> defaults_;
     bool in_backward_ = false, keep_grads_ = false;
-    std::vector<std::pair<Tensor<T>, std::size_t>> hooks_;  // each hooked parameter and its hook's id
-    std::vector<std::unique_ptr<DirectFor>> direct_;
+    struct Hook {
+        Tensor<T> param;
+        std::size_t id;                    // its post-accumulate-grad hook
+        std::unique_ptr<DirectFor> direct;  // set unless keep_grads
+    };
+    std::vector<Hook> hooks_;
     // Keyed by the parameter's impl, held alive (as torch's state dict holds its tensors), so a freed
     // parameter's address can never be reused by another tensor that would inherit its state.
     std::map<std::shared_ptr<detail::TensorImpl<T>>, State> state_;
