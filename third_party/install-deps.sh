@@ -16,6 +16,7 @@ packages=(
   libcli11-dev                              # example command lines
   nlohmann-json3-dev                        # explainer JSON input/output
   libgraphviz-dev                           # viz::render_svg (Graphviz's layout library)
+  libopenmpi-dev openmpi-bin                # distributed:: (data-parallel training), mpirun for the 2-rank tests
   chromium                                  # test: the explainers' HTML pages open in a real browser
   python3-numpy                             # test: numpy.load opens our checkpoints
   dataset-fashion-mnist                     # the demo's data

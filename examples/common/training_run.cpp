@@ -3,8 +3,13 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
+#include <streambuf>
+#include <unistd.h>
 
 namespace examples {
 using namespace tapegrad;
@@ -22,6 +27,36 @@ void RunFlags::add_to(CLI::App& app) {
     app.add_flag("--quiet", quiet, "no progress bar");
 }
 
+void RunFlags::add_distributed_to(CLI::App& app) {
+    app.add_flag("--distributed", distributed,
+                 "data-parallel training over MPI: start with `mpirun -np N`; each rank trains on 1/N of every "
+                 "epoch with --batch-size samples per step (N x --batch-size in all) and the gradients are averaged");
+}
+
+namespace {
+// Where a rank other than 0 sends std::cout.
+struct NullBuffer : std::streambuf {
+    int overflow(int c) override { return traits_type::not_eof(c); }
+    std::streamsize xsputn(const char*, std::streamsize n) override { return n; }
+};
+NullBuffer null_buffer;
+}  // namespace
+
+DistributedRun::DistributedRun(bool on) {
+    if (!on) return;
+    distributed::init();
+    if (distributed::rank() != 0) cout_ = std::cout.rdbuf(&null_buffer);
+}
+
+DistributedRun::~DistributedRun() {
+    if (cout_) std::cout.rdbuf(cout_);
+    try {
+        distributed::finalize();
+    } catch (const tapegrad::Error& e) {
+        std::cerr << "error: " << e.what() << "\n";
+    }
+}
+
 std::string setting(double v) {
     char buf[64];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);  // the shortest text that reads back as v
@@ -30,6 +65,40 @@ std::string setting(double v) {
 
 std::string setting(const std::string& v) { return v; }
 
+namespace {
+// A private file holding bytes, removed when it goes.
+class TempFile {
+public:
+    explicit TempFile(const std::string& bytes) {
+        const char* dir = std::getenv("TMPDIR");
+        std::string tmpl = std::string(dir && *dir ? dir : "/tmp") + "/tapegrad-resume-XXXXXX";
+        std::vector<char> name(tmpl.begin(), tmpl.end());
+        name.push_back('\0');
+        const int fd = ::mkstemp(name.data());
+        if (fd < 0) throw IOError("--resume: cannot create a temporary copy of the checkpoint in " + tmpl);
+        path_ = name.data();
+        std::size_t done = 0;
+        while (done < bytes.size()) {
+            const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+            if (n <= 0) {
+                ::close(fd);
+                std::remove(path_.c_str());
+                throw IOError("--resume: cannot write the temporary copy " + path_);
+            }
+            done += std::size_t(n);
+        }
+        ::close(fd);
+    }
+    ~TempFile() { std::remove(path_.c_str()); }
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+}  // namespace
+
 TrainingRun::TrainingRun(const RunFlags& flags, std::string title, nn::Module<float>& model, optim::Optimizer<float>& opt,
                          optim::lr_scheduler::Scheduler<float>* sched, Generator& data_order, std::ostream& out,
                          std::ostream& err)
@@ -37,12 +106,29 @@ TrainingRun::TrainingRun(const RunFlags& flags, std::string title, nn::Module<fl
       err_(err), settings_(flags.settings) {
     settings_["--epochs"] = setting(flags.epochs);
     settings_["--seed"] = setting(flags.seed);
-    if (!flags.save.empty()) lock_.emplace(flags.save);  // held until the run ends
+    if (distributed::world_size() > 1) settings_["world-size"] = setting(distributed::world_size());
+    if (!flags.save.empty() && writes_files()) lock_.emplace(flags.save);  // held until the run ends
     if (flags.threads > 0) set_num_threads(flags.threads);
-    if (flags.resume.empty()) return;
+    if (flags.resume.empty()) {
+        distributed::broadcast_parameters(model);  // every rank starts from rank 0's (a no-op in one process)
+        return;
+    }
+    // --distributed: rank 0 reads the checkpoint and sends it; the others load a private copy
+    std::string resume_path = flags.resume;
+    std::optional<TempFile> copy;
+    if (distributed::world_size() > 1) {
+        std::string bytes;
+        if (writes_files()) {
+            std::ifstream f(flags.resume, std::ios::binary);
+            if (!f) throw IOError("--resume: cannot open '" + flags.resume + "'");
+            bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+        }
+        bytes = distributed::broadcast_bytes(bytes);
+        if (!writes_files()) resume_path = copy.emplace(bytes).path();
+    }
     // the settings first: a run of another shape would otherwise fail on its first parameter
-    train::check_same_settings(train::load_settings(flags.resume), settings_);
-    train::TrainState st = train::load_checkpoint(flags.resume, model, opt, sched);
+    train::check_same_settings(train::load_settings(resume_path), settings_);
+    train::TrainState st = train::load_checkpoint(resume_path, model, opt, sched);
     if (st.epoch >= flags.epochs)
         throw ValueError("--resume: '" + flags.resume + "' has already completed " + std::to_string(st.epoch) +
                          " of --epochs " + std::to_string(flags.epochs));
@@ -93,16 +179,23 @@ bool TrainingRun::end_epoch(int epoch, Progress& p, const std::map<std::string, 
                      << "\n";
                 return false;
             }
+    double train_loss = p.mean_loss();
+    if (distributed::world_size() > 1) {  // the mean over every rank's samples
+        std::vector<double> sums{p.loss_sum_, double(p.seen_)};
+        distributed::all_reduce(sums);
+        train_loss = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+    }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
-    history_["train_loss"].push_back(p.mean_loss());
+    history_["train_loss"].push_back(train_loss);
     for (const auto& [name, v] : figures) history_[name].push_back(v);
     history_["lr"].push_back(epoch_lr_);
     history_["seconds"].push_back(secs);
     out_ << "epoch " << std::setw(2) << epoch << "/" << flags_.epochs << "  train_loss " << std::fixed
-         << std::setprecision(4) << p.mean_loss();
+         << std::setprecision(4) << train_loss;
     for (const auto& [name, v] : figures) out_ << "  " << name << " " << v;
     out_ << "  lr " << std::setprecision(5) << epoch_lr_ << "  " << std::setprecision(2) << secs << "s\n"
          << std::defaultfloat << std::flush;
+    if (!writes_files()) return true;  // --distributed: rank 0 writes
     if (!flags_.metrics.empty()) train::write_metrics_jsonl(flags_.metrics, history_);
     if (!flags_.plot.empty()) train::write_svg_plot(flags_.plot, history_, title_);
     if (!flags_.save.empty()) {
@@ -139,7 +232,7 @@ int parse_command_line(CLI::App& app, int argc, char** argv) {
     }
 }
 
-int exit_status_of(std::ostream& err, const std::function<int()>& body) {
+static int run_body(std::ostream& err, const std::function<int()>& body) {
     try {
         return body();
     } catch (const tapegrad::Error& e) {
@@ -150,9 +243,17 @@ int exit_status_of(std::ostream& err, const std::function<int()>& body) {
     return kBadInput;
 }
 
+int exit_status_of(std::ostream& err, const std::function<int()>& body) {
+    const int status = run_body(err, body);
+    // --distributed: the other ranks may be waiting for this one in a collective; end them all
+    if (status != kOk && distributed::is_initialized()) distributed::abort(status);
+    return status;
+}
+
 void TrainingRun::write_graph(const tapegrad::Tensor<float>& loss) {
     if (!graph_wanted()) return;
     graph_done_ = true;
+    if (!writes_files()) return;
     tapegrad::viz::write_svg(
         tapegrad::viz::to_dot(loss, tapegrad::viz::DotOptions().parameters(model_.named_parameters()).title(title_ + ": one training step")),
         flags_.graph);

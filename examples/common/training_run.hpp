@@ -35,6 +35,7 @@ struct RunFlags {
     std::string graph;  // --graph FILE.svg: a picture of the first training step's graph
     int stop_after = 0;  // 0: run to --epochs
     bool quiet = false;
+    bool distributed = false;  // --distributed (add_distributed_to): one of N ranks under mpirun
     // The settings that define the run (flag -> value, see setting()): every checkpoint records
     // them, and --resume refuses a checkpoint made with other ones, naming each difference.
     // TrainingRun adds --epochs (the schedule's horizon) and --seed; --data, --threads and the
@@ -42,6 +43,23 @@ struct RunFlags {
     std::map<std::string, std::string> settings;
     // Registers --epochs --seed --threads --metrics --save --resume --stop-after --plot --graph --quiet.
     void add_to(CLI::App& app);
+    // Registers --distributed, for a trainer whose loop shards its data and averages its gradients.
+    void add_distributed_to(CLI::App& app);
+};
+
+// --distributed: MPI is up for this object's life (distributed::init, then finalize). Ranks other
+// than 0 print nothing on std::cout (their errors still reach std::cerr); TrainingRun lets rank 0
+// alone write files. Without --distributed it does nothing. A run that ends with an error ends
+// every rank (exit_status_of calls distributed::abort), so none waits for the others for ever.
+class DistributedRun {
+public:
+    explicit DistributedRun(bool on);
+    ~DistributedRun();
+    DistributedRun(const DistributedRun&) = delete;
+    DistributedRun& operator=(const DistributedRun&) = delete;
+
+private:
+    std::streambuf* cout_ = nullptr;
 };
 
 // A setting's text: numbers in their shortest exact form ("0.05", "1e-07"), true/false, lists
@@ -60,6 +78,10 @@ template <class T> std::string setting(const std::vector<T>& v) {
 
 class TrainingRun {
 public:
+    // With --distributed (under DistributedRun), rank 0 alone takes the lock, reads the checkpoint
+    // (sent to the others: no shared file system needed) and writes metrics, plot, graph and
+    // checkpoints; every rank then starts from rank 0's parameters (broadcast_parameters), and the
+    // world size is one of the settings a resume must agree with.
     // Takes the lock on --save (train::CheckpointLock: a second run saving to the same file refuses),
     // applies --threads and, with --resume, checks the checkpoint's settings against this run's and restores the model, the optimizer, the scheduler and the
     // data order's generator from the checkpoint (throws tapegrad::Error when it does not fit).
@@ -94,11 +116,14 @@ public:
     // atomically, once; does nothing without --graph or after the first time.
     void write_graph(const tapegrad::Tensor<float>& loss);
 
+    // This process writes the run's files (not a rank other than 0).
+    bool writes_files() const { return tapegrad::distributed::rank() == 0; }
+
     // The NaN stop: false (after saying why on err) when the loss is NaN or ±inf.
     bool loss_is_finite(float loss, int epoch, std::size_t batch);
     int diverged() const { return kDiverged; }
 
-    // After an epoch: records the train loss, the lr the epoch ran with, the seconds, and the
+    // After an epoch (with --distributed the train loss is the mean over every rank's samples): records the train loss, the lr the epoch ran with, the seconds, and the
     // figures given; prints the epoch's line; writes metrics, plot and checkpoint. Returns false
     // (after saying so on err, and without saving) when a parameter is NaN or infinite: a finite
     // loss does not prove the weights are (a NaN can hide behind a max or a zero weight), and a

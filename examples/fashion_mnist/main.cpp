@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
 
     CLI::App app{"Train an MLP (or a CNN) classifier on Fashion-MNIST (or MNIST) with tapegrad."};
     run_flags.add_to(app);
+    run_flags.add_distributed_to(app);
     app.add_option("--model", model_kind, "mlp (Linear/ReLU, --hidden) or cnn (two conv blocks, see README)")->capture_default_str()->check(CLI::IsMember({"mlp", "cnn"}));
     app.add_option("--optimizer", optimizer, "sgd (Nesterov momentum) or adamw; default sgd for mlp, adamw for cnn")->check(CLI::IsMember({"sgd", "adamw"}));
     app.add_option("--data", data_dir, "folder with the four IDX files (.gz or plain)")->capture_default_str();
@@ -65,6 +66,7 @@ int main(int argc, char** argv) {
     if (label_smoothing != 0) run_flags.settings["--label-smoothing"] = setting(label_smoothing);
     if (validation != 0) run_flags.settings["--validation"] = setting(validation);
 
+    examples::DistributedRun mpi(run_flags.distributed);  // --distributed: one of mpirun's N ranks
     return examples::exit_status_of(std::cerr, [&] {
         // ---- data: bytes on disk, turned into normalised floats as each batch is gathered
         fashion_mnist::Data data = fashion_mnist::load(data_dir, std::cout);
@@ -77,6 +79,8 @@ int main(int argc, char** argv) {
         data::DataLoader<float, std::uint8_t> loader(std::move(data.train.images), std::move(data.train.labels), batch_size,
                                                      /*shuffle=*/true, run_flags.seed + 1);
         loader.set_byte_map(pixels);
+        // --distributed: each rank walks its own 1/N of every epoch's permutation (the same on every rank)
+        loader.set_distributed(distributed::world_size(), distributed::rank());
 
         // ---- the model, initialised as torch initialises each layer
         Generator init(run_flags.seed);
@@ -130,7 +134,9 @@ int main(int argc, char** argv) {
                   << " weight decay " << weight_decay << ", schedule " << schedule
                   << (augment ? ", augmented (crop pad 2, flip)" : "")
                   << (label_smoothing != 0 ? ", label smoothing " + examples::setting(label_smoothing) : "")
-                  << ", batch " << batch_size << ", epochs " << run_flags.epochs << ", OpenBLAS threads "
+                  << ", batch " << batch_size
+                  << (distributed::world_size() > 1 ? " per rank x " + std::to_string(distributed::world_size()) + " ranks" : "")
+                  << ", epochs " << run_flags.epochs << ", OpenBLAS threads "
                   << get_num_threads() << "\n";
 
         // ---- the training loop
@@ -149,6 +155,7 @@ int main(int argc, char** argv) {
                 if (run.graph_wanted()) retain_grads(loss);  // --graph: this step is drawn, gradients and all
                 loss.backward(Tensor<float>(), /*retain_graph=*/run.graph_wanted());  // replays the tape in reverse
                 run.write_graph(loss);  // --graph FILE.svg, after the first step only
+                distributed::allreduce_gradients(model);  // --distributed: the average over the ranks
                 opt->step();
                 progress.add(loss.item(), y.size());
             }

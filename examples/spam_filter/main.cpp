@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
     CLI::App app{"Train a spam filter (EmbeddingBag + Linear) on the SpamAssassin corpus with tapegrad,\n"
                  "or classify emails with a saved model (--predict)."};
     run_flags.add_to(app);
+    run_flags.add_distributed_to(app);
     app.add_option("--data", data_dir, "corpus folder (third_party/fetch-spamassassin.sh prints it)")->capture_default_str();
     app.add_option("--batch-size", batch_size, "emails per batch")->capture_default_str()->check(CLI::Range(1, 1 << 20));
     app.add_option("--lr", lr, "initial learning rate (decays linearly to 0)")->capture_default_str()->check(CLI::Range(0.0, 1e9));
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
                           {"--dim", setting(dim)},               {"--buckets", setting(buckets)},
                           {"--any-folders", setting(!spamassassin)}};
 
+    examples::DistributedRun mpi(run_flags.distributed);  // --distributed: one of mpirun's N ranks
     return examples::exit_status_of(std::cerr, [&] {
         // ---- data: every email parsed and hashed into bags of feature ids with tf-idf weights
         const auto t0 = std::chrono::steady_clock::now();
@@ -108,20 +110,23 @@ int main(int argc, char** argv) {
                   << " emails" << (corpus.skipped ? ", " + std::to_string(corpus.skipped) + " skipped" : "") << "\n";
 
         // ---- the training loop
-        const std::size_t n = corpus.train.labels.size(), batches = (n + batch_size - 1) / batch_size;
-        std::vector<std::size_t> order(n);
+        // --distributed: each rank takes its 1/N of every epoch's permutation (the same on every rank)
+        const std::size_t n_all = corpus.train.labels.size(), ranks = std::size_t(distributed::world_size());
+        const std::size_t n = data::distributed_num_samples(n_all, ranks), batches = (n + batch_size - 1) / batch_size;
+        std::vector<std::size_t> order(n_all);
         xt::xarray<std::int64_t> ids, offsets, y;
         xt::xarray<float> weights;
         for (int epoch = run.first_epoch(); epoch <= run.last_epoch(); ++epoch) {
             std::iota(order.begin(), order.end(), std::size_t(0));  // a new permutation (Fisher-Yates)
-            for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[shuffle.randint(i)]);
+            for (std::size_t i = n_all; i > 1; --i) std::swap(order[i - 1], order[shuffle.randint(i)]);
+            const std::vector<std::size_t> mine = data::distributed_split(order, ranks, std::size_t(distributed::rank()));
             auto progress = run.progress(epoch, batches);
             for (std::size_t b = 0; b < batches; ++b) {
                 // the learning rate falls linearly to 0 over the whole run, step by step, as fastText's
                 const double done = double(epoch - 1) * double(batches) + double(b);
                 opt.param_groups()[0].lr = lr * (1.0 - done / (double(run_flags.epochs) * double(batches)));
                 const std::size_t lo = b * batch_size, hi = std::min(n, lo + batch_size);
-                spam_filter::make_batch(corpus.train, order, lo, hi, ids, offsets, y, weights);
+                spam_filter::make_batch(corpus.train, mine, lo, hi, ids, offsets, y, weights);
                 opt.zero_grad(/*set_to_none=*/true);
                 Tensor<float> loss = cross_entropy(model.forward(ids, offsets, weights), y);
                 if (!run.loss_is_finite(loss.item(), epoch, b)) return run.diverged();
@@ -129,6 +134,7 @@ int main(int argc, char** argv) {
                 // the embedding's gradient is row-sparse: only these emails' rows
                 loss.backward(Tensor<float>(), /*retain_graph=*/run.graph_wanted());
                 run.write_graph(loss);  // --graph FILE.svg, after the first step only
+                distributed::allreduce_gradients(model);  // --distributed: the average (the embedding's stays row-sparse)
                 opt.step();
                 progress.add(loss.item(), hi - lo);
             }

@@ -57,8 +57,12 @@ std::string describe_prediction(const std::vector<double>& logits, const std::ve
 EvalResult evaluate(FastText& model, const Dataset& d, tapegrad::train::ConfusionMatrix* cm,
                            Mistakes* mistakes) {
     NoGradGuard ng;
-    std::vector<std::size_t> order(d.labels.size());
-    std::iota(order.begin(), order.end(), std::size_t(0));
+    // --distributed, without a list of mistakes to make: each rank takes its contiguous part of the
+    // set and the sums are added up over the ranks (the final report, with its list, runs whole)
+    const bool split = mistakes == nullptr && distributed::world_size() > 1;
+    const std::size_t ranks = split ? std::size_t(distributed::world_size()) : 1, r = split ? std::size_t(distributed::rank()) : 0;
+    std::vector<std::size_t> order(d.labels.size() * (r + 1) / ranks - d.labels.size() * r / ranks);
+    std::iota(order.begin(), order.end(), d.labels.size() * r / ranks);
     xt::xarray<std::int64_t> ids, off, y;
     xt::xarray<float> w;
     double loss = 0;
@@ -78,6 +82,21 @@ EvalResult evaluate(FastText& model, const Dataset& d, tapegrad::train::Confusio
                 for (std::size_t j = 0; j < row.size(); ++j) row[j] = double(lv(i, j));
                 mistakes->emplace_back(lo + i, std::move(row));
             }
+        }
+    }
+    if (split) {
+        std::vector<double> sums{loss, double(correct)};
+        if (cm)
+            for (std::size_t t = 0; t < cm->num_classes(); ++t)
+                for (std::size_t p = 0; p < cm->num_classes(); ++p) sums.push_back(double(cm->count(t, p)));
+        distributed::all_reduce(sums);
+        loss = sums[0], correct = std::size_t(sums[1]);
+        if (cm) {  // every rank's counts: rebuilt from the sums
+            tapegrad::train::ConfusionMatrix all(cm->class_names());
+            for (std::size_t t = 0, k = 2; t < cm->num_classes(); ++t)
+                for (std::size_t p = 0; p < cm->num_classes(); ++p, ++k)
+                    for (double c = 0; c < sums[k]; ++c) all.add(std::int64_t(t), std::int64_t(p));
+            *cm = all;
         }
     }
     const double n = double(std::max<std::size_t>(1, d.labels.size()));

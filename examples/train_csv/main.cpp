@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
 
     CLI::App app{"Train an MLP classifier on a CSV table with tapegrad, or label a table with a saved model."};
     run_flags.add_to(app);
+    run_flags.add_distributed_to(app);
     app.add_option("--csv", csv, "the table (a header line, then one row per example)");
     app.add_option("--label", label, "the column to predict");
     app.add_option("--drop", drop, "columns not to use (ids, leaks), comma separated")->delimiter(',');
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
     if (lr == 0) lr = optimizer == "sgd" ? 0.05 : 1e-3;
     if (weight_decay < 0) weight_decay = optimizer == "adamw" ? 1e-2 : 0.0;
 
+    examples::DistributedRun mpi(run_flags.distributed);  // --distributed: one of mpirun's N ranks
     return examples::exit_status_of(std::cerr, [&] {
         if (csv.empty() || label.empty()) throw ValueError("train_csv: --csv FILE and --label COLUMN are needed to train");
         // ---- data: the table, the label's classes, a seeded train/test split, the encoder fitted on train
@@ -126,7 +128,7 @@ int main(int argc, char** argv) {
                   << label << "'; train " << split.train.size() << ", test " << split.test.size() << "\n"
                   << "inputs: " << encoder.summary() << "\n";
         train_csv::print_missing(encoder, missing_train, missing_test, std::cout);
-        if (!split_out.empty()) train_csv::write_split(split_out, split);
+        if (!split_out.empty() && distributed::rank() == 0) train_csv::write_split(split_out, split);
 
         using examples::setting;  // what a checkpoint records: --resume must agree, --predict rebuilds from it
         run_flags.settings = {{"--label", label},
@@ -145,6 +147,7 @@ int main(int argc, char** argv) {
 
         data::DataLoader<float> loader(data::TensorDataset<float>(x_train, y_train), batch_size, /*shuffle=*/true,
                                        run_flags.seed + 1);
+        loader.set_distributed(distributed::world_size(), distributed::rank());  // --distributed: this rank's 1/N
         // Dropout draws its masks from the loader's generator, whose state every checkpoint keeps:
         // a resumed run draws the same masks as an uninterrupted one.
         std::shared_ptr<Generator> masks(&loader.generator(), [](Generator*) {});
@@ -178,9 +181,11 @@ int main(int argc, char** argv) {
                 Tensor<float> loss = cross_entropy(model(x), y);
                 if (!run.loss_is_finite(loss.item(), epoch, batch++)) return run.diverged();
                 loss.backward();
+                distributed::allreduce_gradients(model);  // --distributed: the average over the ranks
                 opt->step();
                 progress.add(loss.item(), y.size());
             }
+            distributed::broadcast_buffers(model);  // --distributed: rank 0's batch-norm statistics everywhere
             model.eval();  // dropout off, batch norm on its running statistics
             NoGradGuard no_grad;
             const Tensor<float> logits = model(test_inputs);

@@ -53,6 +53,9 @@
 #include "tapegrad/data/dataset.hpp"
 #include "tapegrad/data/idx.hpp"
 
+// distributed: data-parallel training over MPI (mpirun -np N)
+#include "tapegrad/distributed/distributed.hpp"
+
 // io: NumPy .npy/.npz, atomic files
 #include "tapegrad/io/npz.hpp"
 

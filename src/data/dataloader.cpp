@@ -61,22 +61,51 @@ template <class T, class S> void DataLoader<T, S>::init(std::uint64_t seed) {
     for (std::size_t b = 0; b < 256; ++b) map_[b] = T(b) / T(255);
 }
 
+std::size_t distributed_num_samples(std::size_t n, std::size_t num_replicas, bool drop_last) {
+    if (num_replicas == 0) throw ValueError("DistributedSampler: num_replicas should be a positive integer, got 0");
+    return drop_last ? n / num_replicas : (n + num_replicas - 1) / num_replicas;
+}
+
+std::vector<std::size_t> distributed_split(const std::vector<std::size_t>& order, std::size_t num_replicas,
+                                           std::size_t rank, bool drop_last) {
+    const std::size_t per_rank = distributed_num_samples(order.size(), num_replicas, drop_last);
+    if (rank >= num_replicas)
+        throw ValueError("Invalid rank " + std::to_string(rank) + ", rank should be in the interval [0, " +
+                         std::to_string(num_replicas - 1) + "]");
+    std::vector<std::size_t> shard(per_rank);
+    // position k of the padded order is order[k mod n]: the padding repeats the beginning
+    for (std::size_t i = 0; i < per_rank; ++i) shard[i] = order[(rank + i * num_replicas) % order.size()];
+    return shard;
+}
+
+template <class T, class S> void DataLoader<T, S>::set_distributed(std::size_t num_replicas, std::size_t rank) {
+    distributed_split({}, num_replicas, rank);  // the same checks and messages
+    replicas_ = num_replicas;
+    rank_ = rank;
+    order_.resize(n_);  // the unshuffled order until begin_epoch() draws one
+    std::iota(order_.begin(), order_.end(), std::size_t(0));
+    if (replicas_ > 1) order_ = distributed_split(order_, replicas_, rank_);
+}
+
 template <class T, class S> std::size_t DataLoader<T, S>::num_batches() const {
-    return drop_last_ ? n_ / batch_size_ : (n_ + batch_size_ - 1) / batch_size_;
+    const std::size_t n = num_samples();
+    return drop_last_ ? n / batch_size_ : (n + batch_size_ - 1) / batch_size_;
 }
 
 template <class T, class S> void DataLoader<T, S>::begin_epoch() {
+    order_.resize(n_);
     std::iota(order_.begin(), order_.end(), std::size_t(0));
-    if (!shuffle_) return;
     // Fisher–Yates from the back with an unbiased draw: the order depends only on the generator
-    for (std::size_t i = n_; i > 1; --i) std::swap(order_[i - 1], order_[gen_.randint(i)]);
+    if (shuffle_)
+        for (std::size_t i = n_; i > 1; --i) std::swap(order_[i - 1], order_[gen_.randint(i)]);
+    if (replicas_ > 1) order_ = distributed_split(order_, replicas_, rank_);
 }
 
 template <class T, class S> std::vector<std::size_t> DataLoader<T, S>::batch_indices(std::size_t b) const {
     if (b >= num_batches())
         throw IndexError("DataLoader::batch: batch " + std::to_string(b) + " out of range (" +
                          std::to_string(num_batches()) + " batches)");
-    const std::size_t lo = b * batch_size_, hi = std::min(n_, lo + batch_size_);
+    const std::size_t lo = b * batch_size_, hi = std::min(order_.size(), lo + batch_size_);
     return std::vector<std::size_t>(order_.begin() + lo, order_.begin() + hi);
 }
 
@@ -84,7 +113,7 @@ template <class T, class S> void DataLoader<T, S>::batch(std::size_t b, xt::xarr
     if (b >= num_batches())
         throw IndexError("DataLoader::batch: batch " + std::to_string(b) + " out of range (" +
                          std::to_string(num_batches()) + " batches)");
-    const std::size_t lo = b * batch_size_, hi = std::min(n_, lo + batch_size_), B = hi - lo;
+    const std::size_t lo = b * batch_size_, hi = std::min(order_.size(), lo + batch_size_), B = hi - lo;
     const xt::xarray<S>& inputs = dataset_.inputs();
     Shape xs(inputs.shape().begin(), inputs.shape().end());
     xs[0] = B;

@@ -1,6 +1,6 @@
 # The layering rule of README's "Layout": each folder of the library includes only itself and the
 # folders listed before it. Run by ctest (library_layers); fails naming the file and the include.
-set(order core ops autograd nn optim data io train viz)
+set(order core ops autograd nn optim data distributed io train viz)
 set(bad "")
 list(LENGTH order n)
 math(EXPR last "${n} - 1")
@@ -10,7 +10,7 @@ foreach(i RANGE ${last})
   list(APPEND below ${layer})
   file(GLOB_RECURSE files ${SOURCE_DIR}/src/${layer}/* ${SOURCE_DIR}/include/tapegrad/${layer}/*)
   foreach(f ${files})
-    file(STRINGS ${f} includes REGEX "^#include [<\"](tapegrad/)?(core|ops|autograd|nn|optim|data|io|train|viz)/")
+    file(STRINGS ${f} includes REGEX "^#include [<\"](tapegrad/)?(core|ops|autograd|nn|optim|data|distributed|io|train|viz)/")
     foreach(inc ${includes})
       string(REGEX REPLACE "^#include [<\"](tapegrad/)?([a-z]+)/.*" "\\2" used "${inc}")
       list(FIND below ${used} ok)

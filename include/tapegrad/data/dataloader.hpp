@@ -46,6 +46,17 @@ private:
     bool drop_last_ = false;
 };
 
+// torch's DistributedSampler applied to an epoch's order (a permutation of the data set, the same
+// on every rank): without drop_last the order is padded with its own beginning (repeated when
+// shorter than the padding) to a multiple of num_replicas, so every rank takes the same number of
+// samples, ceil(n / num_replicas); with drop_last its tail is cut to a multiple instead. Rank r
+// takes positions r, r + num_replicas, r + 2·num_replicas, …: the shards are disjoint (apart from
+// the padding) and together cover the order. ValueError when num_replicas is 0 or rank ≥ it.
+std::vector<std::size_t> distributed_split(const std::vector<std::size_t>& order, std::size_t num_replicas,
+                                           std::size_t rank, bool drop_last = false);
+// Samples per rank: ceil(n / num_replicas), or floor with drop_last (len(DistributedSampler)).
+std::size_t distributed_num_samples(std::size_t n, std::size_t num_replicas, bool drop_last = false);
+
 // One batch of a range-for: x (B, …), y (B).
 template <class T> struct Batch {
     Tensor<T> x;
@@ -74,7 +85,17 @@ public:
         plain_map_ = false;
     }
 
+    // Data-parallel training (torch's DistributedSampler): from the next begin_epoch() on, this
+    // loader walks only rank's shard of each epoch's order (distributed_split, padded so that every
+    // rank has the same number of batches). Every rank must use the same seed: the permutation is
+    // drawn whole, the same on every rank, from the generator as before. (1, 0) turns it off.
+    void set_distributed(std::size_t num_replicas, std::size_t rank);
+    std::size_t num_replicas() const { return replicas_; }
+    std::size_t rank() const { return rank_; }
+
     std::size_t dataset_size() const { return n_; }
+    // Samples this loader walks per epoch: dataset_size(), or its rank's share (len(sampler)).
+    std::size_t num_samples() const { return replicas_ > 1 ? distributed_num_samples(n_, replicas_) : n_; }
     std::size_t num_batches() const;  // len(loader)
     std::size_t batch_size() const { return batch_size_; }
     const TensorDataset<S>& dataset() const { return dataset_; }
@@ -87,6 +108,8 @@ public:
     std::vector<std::size_t> batch_indices(std::size_t b) const;
 
     Generator& generator() { return gen_; }
+    // The current epoch's order: positions in the data set (or subset), this rank's shard when
+    // distributed.
     const std::vector<std::size_t>& order() const { return order_; }
 
     // ---- range-for: one epoch per begin() ----
@@ -134,6 +157,7 @@ private:
     bool shuffle_, drop_last_;
     Generator gen_;
     std::vector<std::size_t> order_;
+    std::size_t replicas_ = 1, rank_ = 0;
     std::array<T, 256> map_{};
     bool plain_map_ = true;
     Batch<T> current_;
