@@ -153,6 +153,7 @@ void TrainingRun::Progress::add(double loss, std::size_t samples) {
 
 TrainingRun::Progress TrainingRun::progress(int epoch, std::size_t batches) {
     epoch_start_ = std::chrono::steady_clock::now();
+    traffic_ = distributed::traffic();
     epoch_lr_ = opt_.param_groups()[0].lr;
     const bool draw = !flags_.quiet && train::stdout_is_terminal() && &out_ == &std::cout;
     return Progress(out_, batches, draw, "epoch " + std::to_string(epoch) + "/" + std::to_string(flags_.epochs));
@@ -181,6 +182,13 @@ bool TrainingRun::end_epoch(int epoch, Progress& p, const std::map<std::string, 
             }
     double train_loss = p.mean_loss();
     if (distributed::world_size() > 1) {  // the mean over every rank's samples
+        // what this epoch's steps handed to MPI (said once: it is the same every epoch)
+        const distributed::Traffic t = distributed::traffic();
+        if (epoch == first_epoch() && p.done_ > 0)
+            out_ << "distributed: " << distributed::world_size() << " ranks; each step sends "
+                 << (t.allreduce_bytes - traffic_.allreduce_bytes) / p.done_ << " bytes through MPI_Allreduce and "
+                 << (t.allgather_bytes - traffic_.allgather_bytes) / p.done_
+                 << " through MPI_Allgatherv (a ring allreduce moves 2(N-1)/N of the former per rank)\n";
         std::vector<double> sums{p.loss_sum_, double(p.seen_)};
         distributed::all_reduce(sums);
         train_loss = sums[1] > 0 ? sums[0] / sums[1] : 0.0;

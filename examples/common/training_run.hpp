@@ -149,6 +149,7 @@ private:
     bool graph_done_ = false;
     double epoch_lr_ = 0;
     std::chrono::steady_clock::time_point epoch_start_;
+    tapegrad::distributed::Traffic traffic_;  // at the epoch's start
 };
 
 // CLI11's parse, with every usage error exiting 2 like any other bad input (--help exits 0).
