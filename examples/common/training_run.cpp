@@ -42,7 +42,7 @@ struct NullBuffer : std::streambuf {
 NullBuffer null_buffer;
 }  // namespace
 
-DistributedRun::DistributedRun(bool on) {
+void DistributedRun::start(bool on) {
     if (!on) return;
     distributed::init();
     if (distributed::rank() != 0) cout_ = std::cout.rdbuf(&null_buffer);

@@ -47,13 +47,16 @@ struct RunFlags {
     void add_distributed_to(CLI::App& app);
 };
 
-// --distributed: MPI is up for this object's life (distributed::init, then finalize). Ranks other
-// than 0 print nothing on std::cout (their errors still reach std::cerr); TrainingRun lets rank 0
-// alone write files. Without --distributed it does nothing. A run that ends with an error ends
-// every rank (exit_status_of calls distributed::abort), so none waits for the others for ever.
+// --distributed: start(true) brings MPI up (distributed::init) until this object goes, when a run
+// that ended well finalizes it. Ranks other than 0 print nothing on std::cout (their errors still
+// reach std::cerr); TrainingRun lets rank 0 alone write files. start(false) does nothing. Call
+// start() inside exit_status_of's body, so that its errors (no MPI) end the program as any bad
+// input does; a run that ends with an error ends every rank (exit_status_of calls
+// distributed::abort), so none waits for the others for ever.
 class DistributedRun {
 public:
-    explicit DistributedRun(bool on);
+    DistributedRun() = default;
+    void start(bool on);
     ~DistributedRun();
     DistributedRun(const DistributedRun&) = delete;
     DistributedRun& operator=(const DistributedRun&) = delete;

@@ -66,8 +66,9 @@ int main(int argc, char** argv) {
     if (label_smoothing != 0) run_flags.settings["--label-smoothing"] = setting(label_smoothing);
     if (validation != 0) run_flags.settings["--validation"] = setting(validation);
 
-    examples::DistributedRun mpi(run_flags.distributed);  // --distributed: one of mpirun's N ranks
+    examples::DistributedRun mpi;  // --distributed: MPI for the run's life
     return examples::exit_status_of(std::cerr, [&] {
+        mpi.start(run_flags.distributed);  // --distributed: this process becomes one of mpirun's N ranks
         // ---- data: bytes on disk, turned into normalised floats as each batch is gathered
         fashion_mnist::Data data = fashion_mnist::load(data_dir, std::cout);
         const data::MnistBytes held_out = fashion_mnist::hold_out(data.train, validation, std::cout);

@@ -70,8 +70,9 @@ int main(int argc, char** argv) {
                           {"--dim", setting(dim)},               {"--buckets", setting(buckets)},
                           {"--any-folders", setting(!spamassassin)}};
 
-    examples::DistributedRun mpi(run_flags.distributed);  // --distributed: one of mpirun's N ranks
+    examples::DistributedRun mpi;  // --distributed: MPI for the run's life
     return examples::exit_status_of(std::cerr, [&] {
+        mpi.start(run_flags.distributed);  // --distributed: this process becomes one of mpirun's N ranks
         // ---- data: every email parsed and hashed into bags of feature ids with tf-idf weights
         const auto t0 = std::chrono::steady_clock::now();
         spam_filter::TextCorpus texts;

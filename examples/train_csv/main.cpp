@@ -109,8 +109,9 @@ int main(int argc, char** argv) {
     if (lr == 0) lr = optimizer == "sgd" ? 0.05 : 1e-3;
     if (weight_decay < 0) weight_decay = optimizer == "adamw" ? 1e-2 : 0.0;
 
-    examples::DistributedRun mpi(run_flags.distributed);  // --distributed: one of mpirun's N ranks
+    examples::DistributedRun mpi;  // --distributed: MPI for the run's life
     return examples::exit_status_of(std::cerr, [&] {
+        mpi.start(run_flags.distributed);  // --distributed: this process becomes one of mpirun's N ranks
         if (csv.empty() || label.empty()) throw ValueError("train_csv: --csv FILE and --label COLUMN are needed to train");
         // ---- data: the table, the label's classes, a seeded train/test split, the encoder fitted on train
         const data::CsvTable table = data::read_csv(csv);
