@@ -51,7 +51,8 @@ TEST_CASE("distributed_split: DistributedSampler's padding and stride", "[distri
     r1.batch(1, xb, yb);
     CHECK(yb.size() == 1);
     CHECK(yb(0) == std::int64_t(r1.order()[4]));
-    CHECK_THROWS_WITH(r0.set_distributed(2, 2), Contains("Invalid rank 2"));
+    CHECK_THROWS_WITH(r0.set_distributed(2, 2), Contains("DataLoader.set_distributed: Invalid rank 2"));
+    CHECK_THROWS_WITH(r0.set_distributed(0, 0), Contains("DataLoader.set_distributed: DistributedSampler: num_replicas"));
     r0.set_distributed(1, 0);  // off again
     CHECK(r0.num_batches() == 3);
 }
@@ -152,6 +153,12 @@ TEST_CASE("mpirun -np 2 train_fashion_mnist --distributed follows 1 process with
     REQUIRE(std::regex_search(one.out, m2, line));
     CHECK(std::abs(std::stod(m1[1]) - std::stod(m2[1])) <= 1e-4);
     CHECK(m1[2] == m2[2]);
+    // the confusion matrix, added up over the ranks' halves of the test set, counts every image once
+    const std::regex overall("overall accuracy ([0-9.]+) \\(([0-9]+) samples\\)");
+    REQUIRE(std::regex_search(two.out, m1, overall));
+    REQUIRE(std::regex_search(one.out, m2, overall));
+    CHECK(m1[2] == "200");
+    CHECK(m1[1] == m2[1]);
 }
 
 TEST_CASE("mpirun -np 2: stop and resume with the same ranks is bit-identical; another world size is refused", "[mpi]") {

@@ -79,7 +79,11 @@ std::vector<std::size_t> distributed_split(const std::vector<std::size_t>& order
 }
 
 template <class T, class S> void DataLoader<T, S>::set_distributed(std::size_t num_replicas, std::size_t rank) {
-    distributed_split({}, num_replicas, rank);  // the same checks and messages
+    try {
+        distributed_split({}, num_replicas, rank);  // the same checks and messages
+    } catch (const ValueError& e) {
+        throw ValueError(std::string("DataLoader.set_distributed: ") + e.what());
+    }
     replicas_ = num_replicas;
     rank_ = rank;
     order_.resize(n_);  // the unshuffled order until begin_epoch() draws one
