@@ -39,7 +39,8 @@ FUZZ_SECONDS   ?= 30
 
 # The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer (both fatal, leaks
 # checked) in its own build directory, the example programs it runs included; any finding fails
-# the run (tests/lsan.supp: what Graphviz and fontconfig keep until exit). verify_asan_link_order=0 is for
+# the run (tests/lsan.supp: what Graphviz and fontconfig keep until exit; the two MPI tests run
+# without LeakSanitizer, see tests/CMakeLists.txt). verify_asan_link_order=0 is for
 # install_and_consume only: its program is built without -fsanitize and gets the ASan runtime
 # through the instrumented libtapegrad.so instead of first.
 test-sanitize: deps
