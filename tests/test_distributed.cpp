@@ -218,6 +218,14 @@ TEST_CASE("mpirun -np 2: a rank that dies or fails ends the job with a clear mes
     CHECK_THAT(r.err, Contains("error:") && Contains("/no/such/folder"));
 }
 
+TEST_CASE("mpirun -np 2 train_fashion_mnist --distributed --step-in-backward is refused in words", "[mpi]") {
+    test_util::TempDir dir;
+    write_synthetic_images(dir.path, 100, 20, 5);
+    const ProgramRun r = mpirun(2, "train_fashion_mnist", image_args(dir.path, {"--distributed", "--step-in-backward"}), dir.path);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("--step-in-backward cannot be combined with --distributed"));
+}
+
 TEST_CASE("mpirun -np 2 train_spam_filter --distributed: sparse gradients, same model as 1 process with batch 2", "[mpi]") {
     test_util::TempDir dir;
     // a toy corpus of two vocabularies

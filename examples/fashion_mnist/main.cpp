@@ -47,6 +47,10 @@ int main(int argc, char** argv) {
     app.add_option("--validation", validation, "hold out the last N training images and report the accuracy on them each epoch (to choose settings without looking at the test set)")->capture_default_str();
     app.add_flag("--no-normalize{false}", normalize, "do not normalise inputs by the training mean/std");
     app.add_flag("--plain-sgd{false}", nesterov, "classical momentum instead of Nesterov");
+    bool step_in_backward = false;
+    app.add_flag("--step-in-backward", step_in_backward,
+                 "update each parameter inside backward(), as soon as its gradient is complete "
+                 "(Optimizer::step_in_backward): the same model, bit for bit, without a pass over the parameters after it");
     if (int status = examples::parse_command_line(app, argc, argv); status >= 0) return status;
     // the CNN's recipe: AdamW, lr 1e-3, weight decay 1e-4 (unless given)
     if (!app.count("--optimizer")) optimizer = model_kind == "cnn" ? "adamw" : "sgd";
@@ -140,6 +144,12 @@ int main(int argc, char** argv) {
                   << ", epochs " << run_flags.epochs << ", OpenBLAS threads "
                   << get_num_threads() << "\n";
 
+        // --step-in-backward: backward() runs the updates (--graph keeps the gradients it draws)
+        if (step_in_backward && distributed::world_size() > 1)
+            throw ValueError("--step-in-backward cannot be combined with --distributed: each rank would update with its "
+                             "own gradient before the average");
+        if (step_in_backward) opt->step_in_backward(true, /*keep_grads=*/!run_flags.graph.empty());
+
         // ---- the training loop
         Tensor<float> x(xt::xarray<float>::from_shape({0}));  // each batch is gathered into its storage
         xt::xarray<std::int64_t> y;
@@ -157,7 +167,7 @@ int main(int argc, char** argv) {
                 loss.backward(Tensor<float>(), /*retain_graph=*/run.graph_wanted());  // replays the tape in reverse
                 run.write_graph(loss);  // --graph FILE.svg, after the first step only
                 distributed::allreduce_gradients(model);  // --distributed: the average over the ranks
-                opt->step();
+                if (!opt->steps_in_backward()) opt->step();
                 progress.add(loss.item(), y.size());
             }
             if (sched) sched->step();

@@ -292,8 +292,9 @@ AllreduceStats allreduce_gradients(const std::vector<Tensor<T>>& params, const A
     for (std::size_t i = 0; i < params.size(); ++i) {
         if (!params[i].defined())
             throw ValueError("distributed::allreduce_gradients: parameter " + std::to_string(i) + " is undefined");
-        // an update that already ran from a hook (Optimizer::step_in_backward) used this rank's gradient alone
-        if (!params[i].impl()->post_accumulate_hooks.empty() || params[i].impl()->direct_step)
+        // an update that already ran from a hook (Optimizer::step_in_backward) used this rank's gradient
+        // alone: wrong with other ranks (in one process its gradient is the average)
+        if (g_size > 1 && (!params[i].impl()->post_accumulate_hooks.empty() || params[i].impl()->direct_step))
             throw ValueError("distributed::allreduce_gradients: parameter " + std::to_string(i) +
                              " has post-accumulate-grad hooks (Optimizer::step_in_backward?): they ran before the "
                              "gradients were averaged; average first, then step (turn step_in_backward off)");

@@ -87,7 +87,9 @@ struct AllreduceStats {
 // A parameter without a gradient on some ranks counts as zeros there; one without a gradient on
 // every rank keeps none (torch DDP's find_unused_parameters). If any rank holds a dense gradient
 // for a parameter, the sparse ones are made dense for it. Every rank must pass the same parameters
-// (count, shapes: checked, ValueError).
+// (count, shapes: checked, ValueError). With more than one rank, parameters whose optimizer updates
+// them inside backward (Optimizer::step_in_backward, post-accumulate-grad hooks) are refused: the
+// update would have used this rank's gradient alone. In one process it is a no-op.
 template <class T>
 AllreduceStats allreduce_gradients(const std::vector<Tensor<T>>& parameters, const AllreduceOptions& options = {});
 template <class T>
