@@ -65,7 +65,9 @@ int main(int argc, char** argv) {
     }
 
     std::vector<double> secs;
+    bench::GemmClock gemm;
     for (int e = 0; e < epochs; ++e) {
+        gemm.start();
         const auto t0 = std::chrono::steady_clock::now();
         for (int b = 0; b < nbatches; ++b) {
             const int Bn = std::min(batch, floor_util::kTrain - b * batch);
@@ -77,7 +79,8 @@ int main(int argc, char** argv) {
             }
         }
         secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        gemm.stop();
     }
-    floor_util::print_json(threads, batch, epochs, secs, nbatches, flop_per_epoch);
+    floor_util::print_json(threads, batch, epochs, secs, nbatches, flop_per_epoch, gemm);
     return 0;
 }

@@ -2,7 +2,7 @@
 // epoch of the MLP 784-256-128-10 (--hidden 1024,1024: 784-1024-1024-10), as straight cblas_sgemm calls on preallocated buffers — no
 // autograd, no activations, no loss, no optimizer, no data gathering. Per batch of B rows:
 //   forward        y_l  = x_l · W_lᵀ            (3 GEMMs: layers 1, 2, 3)
-//   weight grads   dW_l = g_lᵀ · x_l            (3 GEMMs)
+//   weight grads   dW_l += g_lᵀ · x_l           (3 GEMMs, accumulating: beta = 1, as a fused step does)
 //   input grads    dx_l = g_l · W_l             (2 GEMMs: layers 2 and 3; layer 1's input is data)
 // with a Linear layer's row-major layouts: x (B, in), W (out, in), y and g (B, out).
 // An epoch is ceil(60000 / B) batches, the last one partial (938 batches of 64, the last of 32).
@@ -51,7 +51,9 @@ int main(int argc, char** argv) {
     }
 
     std::vector<double> secs;
+    bench::GemmClock gemm;
     for (int e = 0; e < epochs; ++e) {
+        gemm.start();
         const auto t0 = std::chrono::steady_clock::now();
         for (int b = 0; b < nbatches; ++b) {
             const int B = std::min(batch, kTrain - b * batch);
@@ -62,9 +64,11 @@ int main(int argc, char** argv) {
             }
             for (int l = L; l >= 1; --l) {  // backward, last layer first
                 const int in = kDims[l - 1], out = kDims[l];
-                // dW = gᵀ · x: (out, in) = (out, B)(B, in)
+                // dW += gᵀ · x: (out, in) = (out, B)(B, in). beta = 1, as when an optimizer's step is
+                // fused into this GEMM (W += −lr·gᵀx): with beta = 0 OpenBLAS first clears C in a
+                // separate pass (a memset of all of dW), which a framework can avoid
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, B, 1.0f, g[l].data(), out,
-                            a[l - 1].data(), in, 0.0f, dW[l].data(), in);
+                            a[l - 1].data(), in, 1.0f, dW[l].data(), in);
                 // dx = g · W: (B, in) = (B, out)(out, in); not for layer 1 (its input is data)
                 if (l >= 2)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, in, out, 1.0f, g[l].data(), out,
@@ -72,8 +76,9 @@ int main(int argc, char** argv) {
             }
         }
         secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        gemm.stop();
     }
 
-    floor_util::print_json(threads, batch, epochs, secs, nbatches, flop_per_epoch, &kDims);
+    floor_util::print_json(threads, batch, epochs, secs, nbatches, flop_per_epoch, gemm, &kDims);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "gemm_clock.hpp"
 #include "memory.hpp"
 
 namespace floor_util {
@@ -79,7 +80,8 @@ inline std::vector<float> filled(std::size_t n, std::mt19937& rng, float scale) 
 }
 
 inline void print_json(int threads, int batch, int epochs, const std::vector<double>& secs, int nbatches,
-                       double flop_per_epoch, const std::vector<int>* mlp_dims = nullptr) {
+                       double flop_per_epoch, const bench::GemmClock& gemm,
+                       const std::vector<int>* mlp_dims = nullptr) {
     std::vector<double> sorted = secs;
     std::sort(sorted.begin(), sorted.end());
     const double median = sorted[sorted.size() / 2];
@@ -92,8 +94,8 @@ inline void print_json(int threads, int batch, int epochs, const std::vector<dou
         for (std::size_t i = 1; i + 1 < mlp_dims->size(); ++i) std::printf("%s%d", i > 1 ? ", " : "", (*mlp_dims)[i]);
     }
     std::printf("], \"batches_per_epoch\": %d, \"gflop_per_epoch\": %.3f, \"gflops\": %.2f, \"peak_rss_mb\": %.1f, "
-                "\"openblas\": \"%s\", \"openblas_core\": \"%s\"}\n",
+                "\"openblas\": \"%s\", \"openblas_core\": \"%s\"%s}\n",
                 nbatches, flop_per_epoch / 1e9, flop_per_epoch / median / 1e9, peak_rss_mb(), openblas_get_config(),
-                openblas_get_corename());
+                openblas_get_corename(), gemm.json().c_str());
 }
 }  // namespace floor_util

@@ -13,12 +13,15 @@ again and again) so that a slow spell of the machine hits every system alike:
 
 Each program prints one JSON line; a system's figure is the median over rounds of its per-run
 medians of seconds per epoch. All JSON lines are also written to <build>/bench_results.jsonl.
+Every program runs under the gemm_time shim (LD_PRELOAD of <build>/bench/libgemm_time.so, which
+times each sgemm call; --no-gemm-time turns it off), so each row also says how many of its
+seconds per epoch were spent inside GEMM calls and how many outside them.
 libtorch rows are skipped when the libtorch peers were not built (libtorch not installed).
 
 Usage: bench/run_bench.py [--build-dir build] [--workloads mlp,cnn] [--rounds 3] [--epochs 5]
                           [--cnn-rounds 1] [--cnn-epochs 3] [--no-build] [--threads 1,2] [--no-256]
                           [--no-diagnostics] [--time-limit 20] [--cnn-time-limit 90]
-                          [--no-wide] [--wide-epochs 2] [--wide-time-limit 60]
+                          [--no-wide] [--wide-epochs 2] [--wide-time-limit 60] [--no-gemm-time]
 """
 import argparse
 import datetime
@@ -45,7 +48,7 @@ def log(msg):
 def build(build_dir, jobs, workloads):
     subprocess.run(["cmake", "-S", ROOT, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release"], check=True,
                    stdout=subprocess.DEVNULL)
-    targets = [f"{p}_{w}" for w in workloads for p in ("floor", "bench")]
+    targets = [f"{p}_{w}" for w in workloads for p in ("floor", "bench")] + ["gemm_time"]
     cache = open(os.path.join(build_dir, "CMakeCache.txt")).read()
     have_torch = "Torch_DIR:PATH=" in cache and "Torch_DIR:PATH=Torch_DIR-NOTFOUND" not in cache
     if have_torch:
@@ -64,7 +67,7 @@ def cpu_model():
 
 
 class Runner:
-    def __init__(self, build_dir, workload, epochs, time_limit, out):
+    def __init__(self, build_dir, workload, epochs, time_limit, out, gemm_time=True):
         self.bin = {
             "floor": os.path.join(build_dir, "bench", f"floor_{workload}"),
             "tapegrad": os.path.join(build_dir, "bench", f"bench_{workload}"),
@@ -75,6 +78,9 @@ class Runner:
         self.time_limit = time_limit
         self.out = out
         self.env = {k: v for k, v in os.environ.items() if k not in THREAD_ENV}
+        shim = os.path.join(build_dir, "bench", "libgemm_time.so")
+        if gemm_time and os.access(shim, os.R_OK):  # time every GEMM call (bench/gemm_time.cpp)
+            self.env["LD_PRELOAD"] = " ".join(p for p in (shim, self.env.get("LD_PRELOAD")) if p)
         self.have_torch = os.access(self.bin["libtorch"], os.X_OK)
 
     def systems(self, threads, diagnostics):
@@ -125,6 +131,19 @@ def fmt(x, nd=3):
     return "–" if x is None else f"{x:.{nd}f}"
 
 
+def gemm_split(runs):
+    """(seconds per epoch inside GEMM calls, outside them): medians over rounds of each run's
+    median epoch, or (None, None) without the shim's figures."""
+    inside, outside = [], []
+    for r in runs:
+        g = r.get("gemm_s_per_epoch")
+        if not g or len(g) != len(r["s_per_epoch"]):
+            return None, None
+        inside.append(statistics.median(g))
+        outside.append(statistics.median(s - x for s, x in zip(r["s_per_epoch"], g)))
+    return statistics.median(inside), statistics.median(outside)
+
+
 def table(title, results, order, load):
     """results: label -> list of run dicts; load: 1-min load averages at the start and the end.
     Returns markdown."""
@@ -132,8 +151,8 @@ def table(title, results, order, load):
     floor, tg = med.get("floor"), med.get("tapegrad")
     lines = [f"### {title}", "", f"load average {load[0]:.2f} at the start, {load[1]:.2f} at the end", "",
              "| system | s/epoch (median) | run medians | epochs min–max | × floor | × tapegrad "
-             "| acc. epoch 1 | acc. last | peak RSS MB | load s |",
-             "| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| in GEMM s | outside GEMM s | acc. epoch 1 | acc. last | peak RSS MB | load s |",
+             "| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for label in order:
         runs = results.get(label)
         if not runs:
@@ -148,10 +167,12 @@ def table(title, results, order, load):
         rss = max(r["peak_rss_mb"] for r in runs)
         extra = f" ({statistics.median(r['gflops'] for r in runs):.0f} GFLOP/s)" if label == "floor" else ""
         run_meds = " / ".join(f"{r['median_s_per_epoch']:.3f}" for r in runs)
+        inside, outside = gemm_split(runs)
         lines.append(
             f"| {name} | {m:.3f}{extra} | {run_meds} "
             f"| {min(eps):.3f}–{max(eps):.3f} | {fmt(m / floor if floor else None, 2)} "
-            f"| {fmt(m / tg if tg else None, 2)} | {fmt(statistics.median(accs1) if accs1 else None, 4)} "
+            f"| {fmt(m / tg if tg else None, 2)} | {fmt(inside)} | {fmt(outside)} "
+            f"| {fmt(statistics.median(accs1) if accs1 else None, 4)} "
             f"| {fmt(statistics.median(accsl) if accsl else None, 4)} | {rss:.0f} "
             f"| {fmt(statistics.median(loads) if loads else None, 2)} |")
     if any(r.get("epochs_requested", r["epochs"]) != r["epochs"] for v in results.values() for r in v):
@@ -208,6 +229,8 @@ def main():
     ap.add_argument("--wide-epochs", type=int, default=2, help="wide MLP: epochs per run")
     ap.add_argument("--wide-time-limit", type=float, default=60,
                     help="wide MLP: libtorch runs stop after the epoch in which they pass this many seconds")
+    ap.add_argument("--no-gemm-time", action="store_true",
+                    help="run the programs without the gemm_time shim (no in/outside GEMM columns)")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
@@ -227,7 +250,7 @@ def main():
     with open(out_path, "w") as out:
         for w in workloads:
             if w == "mlp":
-                runner = Runner(build_dir, "mlp", args.epochs, args.time_limit, out)
+                runner = Runner(build_dir, "mlp", args.epochs, args.time_limit, out, not args.no_gemm_time)
                 configs = [(t, 64, args.rounds) for t in threads]
                 if not args.no_256:
                     configs += [(t, 256, 1) for t in threads]
@@ -236,7 +259,7 @@ def main():
                                 for b in (64, 256) for t in threads]
                 epochs = args.epochs
             else:
-                runner = Runner(build_dir, "cnn", args.cnn_epochs, args.cnn_time_limit, out)
+                runner = Runner(build_dir, "cnn", args.cnn_epochs, args.cnn_time_limit, out, not args.no_gemm_time)
                 configs = [(t, 64, args.cnn_rounds) for t in threads]
                 epochs = args.cnn_epochs
             if not runner.have_torch:
@@ -256,7 +279,8 @@ def main():
     print()
     print("s/epoch: median over rounds of each run's median epoch; × floor, × tapegrad: that median over the "
           "floor's or tapegrad's at the same threads and batch; acc.: test accuracy (medians over rounds); "
-          "load s: reading and decoding the four .gz files, not part of an epoch.")
+          "in GEMM s / outside GEMM s: of each epoch, the seconds inside sgemm calls (timed by the gemm_time shim) and "
+          "the rest (medians); load s: reading and decoding the four .gz files, not part of an epoch.")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@
 extern "C" void openblas_set_num_threads(int num_threads);
 extern "C" int openblas_get_num_threads(void);
 
+#include "../gemm_clock.hpp"
 #include "../memory.hpp"
 
 namespace peer {
@@ -147,8 +148,10 @@ int run(int argc, char** argv, const std::string& title, int default_epochs, con
         const std::int64_t n = train_x.size(0);
 
         std::vector<double> secs;
+        bench::GemmClock gemm;
         double acc1 = 0, acc_last = 0, rss1 = 0, rss_last = 0, last_loss = 0;
         for (int e = 1; e <= epochs; ++e) {
+            gemm.start();
             const auto a = std::chrono::steady_clock::now();
             torch::Tensor perm = torch::randperm(n, gen, torch::kInt64);
             for (std::int64_t s = 0; s < n; s += batch) {
@@ -163,6 +166,7 @@ int run(int argc, char** argv, const std::string& title, int default_epochs, con
                 if (end == n) last_loss = loss.item<double>();
             }
             secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count());
+            gemm.stop();
             // evaluation is outside the timed epoch, as in the other programs
             if (e == 1) acc1 = accuracy(model, test_x, test_y), rss1 = rss_mb();
             const double trained = std::accumulate(secs.begin(), secs.end(), 0.0);
@@ -181,9 +185,9 @@ int run(int argc, char** argv, const std::string& title, int default_epochs, con
         for (std::size_t i = 0; i < secs.size(); ++i) std::printf("%s%.4f", i ? ", " : "", secs[i]);
         std::printf("], \"load_s\": %.4f, \"accuracy_epoch1\": %.4f, \"accuracy_last\": %.4f, \"last_loss\": %.4f, "
                     "\"peak_rss_mb\": %.1f, \"rss_epoch1_mb\": %.1f, \"rss_last_mb\": %.1f, "
-                    "\"omp_threads\": %d, \"openblas_threads\": %d, \"epochs_requested\": %d, \"torch\": \"%s\"}\n",
+                    "\"omp_threads\": %d, \"openblas_threads\": %d, \"epochs_requested\": %d, \"torch\": \"%s\"%s}\n",
                     load_s, acc1, acc_last, last_loss, peak_rss_mb(), rss1, rss_last, at::get_num_threads(),
-                    openblas_get_num_threads(), requested, TORCH_VERSION);
+                    openblas_get_num_threads(), requested, TORCH_VERSION, gemm.json().c_str());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 2;
