@@ -6,9 +6,9 @@ again and again) so that a slow spell of the machine hits every system alike:
 
   MLP  threads 1, batch 64:  --rounds rounds  (default 3) × --epochs epochs (default 5)
        threads 2, batch 64:  --rounds rounds
-       threads 1 and 2, batch 256: one round
-  wide MLP 784-1024-1024-10 (--hidden 1024,1024), threads 1 and 2, batch 64 and 256: one round
-       × --wide-epochs epochs (default 2) each
+       threads 1 and 2, batch 256: --rounds-256 rounds (default 1)
+  wide MLP 784-1024-1024-10 (--hidden 1024,1024), threads 1 and 2, batch 64 and 256: --wide-rounds
+       rounds (default 1) × --wide-epochs epochs (default 2) each
   CNN  threads 1 and 2, batch 64: --cnn-rounds rounds (default 1) × --cnn-epochs epochs (default 3)
 
 Each program prints one JSON line; a system's figure is the median over rounds of its per-run
@@ -21,7 +21,8 @@ libtorch rows are skipped when the libtorch peers were not built (libtorch not i
 Usage: bench/run_bench.py [--build-dir build] [--workloads mlp,cnn] [--rounds 3] [--epochs 5]
                           [--cnn-rounds 1] [--cnn-epochs 3] [--no-build] [--threads 1,2] [--no-256]
                           [--no-diagnostics] [--time-limit 20] [--cnn-time-limit 90]
-                          [--no-wide] [--wide-epochs 2] [--wide-time-limit 60] [--no-gemm-time]
+                          [--rounds-256 1] [--no-wide] [--wide-rounds 1] [--wide-epochs 2]
+                          [--wide-time-limit 60] [--no-gemm-time]
 """
 import argparse
 import datetime
@@ -218,7 +219,8 @@ def main():
     ap.add_argument("--cnn-rounds", type=int, default=1, help="CNN: rounds per thread count")
     ap.add_argument("--cnn-epochs", type=int, default=3, help="CNN: epochs per run")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
-    ap.add_argument("--no-256", action="store_true", help="MLP: skip the batch-256 round")
+    ap.add_argument("--no-256", action="store_true", help="MLP: skip the batch-256 rounds")
+    ap.add_argument("--rounds-256", type=int, default=1, help="MLP: rounds at batch 256 per thread count")
     ap.add_argument("--no-diagnostics", action="store_true",
                     help="skip the libtorch OMP_WAIT_POLICY=passive diagnostic run")
     ap.add_argument("--time-limit", type=float, default=20,
@@ -226,6 +228,7 @@ def main():
     ap.add_argument("--cnn-time-limit", type=float, default=90,
                     help="CNN: libtorch runs stop after the epoch in which they pass this many seconds")
     ap.add_argument("--no-wide", action="store_true", help="MLP: skip the wide MLP (784-1024-1024-10) rows")
+    ap.add_argument("--wide-rounds", type=int, default=1, help="wide MLP: rounds per thread count and batch")
     ap.add_argument("--wide-epochs", type=int, default=2, help="wide MLP: epochs per run")
     ap.add_argument("--wide-time-limit", type=float, default=60,
                     help="wide MLP: libtorch runs stop after the epoch in which they pass this many seconds")
@@ -253,9 +256,9 @@ def main():
                 runner = Runner(build_dir, "mlp", args.epochs, args.time_limit, out, not args.no_gemm_time)
                 configs = [(t, 64, args.rounds) for t in threads]
                 if not args.no_256:
-                    configs += [(t, 256, 1) for t in threads]
+                    configs += [(t, 256, args.rounds_256) for t in threads]
                 if not args.no_wide:
-                    configs += [(t, b, 1, "1024,1024", args.wide_epochs, args.wide_time_limit)
+                    configs += [(t, b, args.wide_rounds, "1024,1024", args.wide_epochs, args.wide_time_limit)
                                 for b in (64, 256) for t in threads]
                 epochs = args.epochs
             else:
