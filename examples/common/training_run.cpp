@@ -57,6 +57,22 @@ DistributedRun::~DistributedRun() {
     }
 }
 
+void sum_over_ranks(double& loss_sum, std::size_t& correct, train::ConfusionMatrix* cm) {
+    if (distributed::world_size() < 2) return;
+    std::vector<double> sums{loss_sum, double(correct)};
+    const std::size_t k = cm ? cm->num_classes() : 0;
+    for (std::size_t t = 0; t < k; ++t)
+        for (std::size_t p = 0; p < k; ++p) sums.push_back(double(cm->count(t, p)));
+    distributed::all_reduce(sums);
+    loss_sum = sums[0], correct = std::size_t(sums[1]);
+    if (!cm) return;
+    train::ConfusionMatrix all(cm->class_names());  // every rank's counts, rebuilt from the sums
+    for (std::size_t t = 0, i = 2; t < k; ++t)
+        for (std::size_t p = 0; p < k; ++p, ++i)
+            for (double c = 0; c < sums[i]; ++c) all.add(std::int64_t(t), std::int64_t(p));
+    *cm = all;
+}
+
 std::string setting(double v) {
     char buf[64];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);  // the shortest text that reads back as v

@@ -65,6 +65,11 @@ private:
     std::streambuf* cout_ = nullptr;
 };
 
+// An evaluation under --distributed, where each rank scored its own contiguous part of the test
+// set: adds every rank's loss sum, correct count and (when cm is given) confusion counts, so that
+// each rank ends with the figures of the whole set. In one process it changes nothing.
+void sum_over_ranks(double& loss_sum, std::size_t& correct, tapegrad::train::ConfusionMatrix* cm);
+
 // A setting's text: numbers in their shortest exact form ("0.05", "1e-07"), true/false, lists
 // comma separated ("256,128").
 std::string setting(double v);

@@ -1,5 +1,6 @@
 // Fashion-MNIST specifics (see fashion_mnist.hpp).
 #include "fashion_mnist.hpp"
+#include "training_run.hpp"
 
 #include <xtensor/xview.hpp>
 
@@ -123,21 +124,7 @@ Evaluation evaluate(nn::Module<float>& model, const data::MnistBytes& split, con
         }
     }
     model.train();
-    if (ranks > 1) {
-        std::vector<double> sums{loss_sum, double(correct)};
-        if (cm)  // this rank's counts, to be added to the others'
-            for (std::size_t t = 0; t < cm->num_classes(); ++t)
-                for (std::size_t p = 0; p < cm->num_classes(); ++p) sums.push_back(double(cm->count(t, p)));
-        distributed::all_reduce(sums);
-        loss_sum = sums[0], correct = std::size_t(sums[1]);
-        if (cm) {  // every rank's counts: rebuilt from the sums
-            train::ConfusionMatrix all(cm->class_names());
-            for (std::size_t t = 0, k = 2; t < cm->num_classes(); ++t)
-                for (std::size_t p = 0; p < cm->num_classes(); ++p, ++k)
-                    for (double c = 0; c < sums[k]; ++c) all.add(std::int64_t(t), std::int64_t(p));
-            *cm = all;
-        }
-    }
+    examples::sum_over_ranks(loss_sum, correct, cm);
     const double n = double(n_all);
     return {loss_sum / n, double(correct) / n};
 }

@@ -1,5 +1,6 @@
 // What the spam filter says about its data and itself (see report.hpp).
 #include "report.hpp"
+#include "training_run.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -84,21 +85,7 @@ EvalResult evaluate(FastText& model, const Dataset& d, tapegrad::train::Confusio
             }
         }
     }
-    if (split) {
-        std::vector<double> sums{loss, double(correct)};
-        if (cm)
-            for (std::size_t t = 0; t < cm->num_classes(); ++t)
-                for (std::size_t p = 0; p < cm->num_classes(); ++p) sums.push_back(double(cm->count(t, p)));
-        distributed::all_reduce(sums);
-        loss = sums[0], correct = std::size_t(sums[1]);
-        if (cm) {  // every rank's counts: rebuilt from the sums
-            tapegrad::train::ConfusionMatrix all(cm->class_names());
-            for (std::size_t t = 0, k = 2; t < cm->num_classes(); ++t)
-                for (std::size_t p = 0; p < cm->num_classes(); ++p, ++k)
-                    for (double c = 0; c < sums[k]; ++c) all.add(std::int64_t(t), std::int64_t(p));
-            *cm = all;
-        }
-    }
+    if (split) examples::sum_over_ranks(loss, correct, cm);
     const double n = double(std::max<std::size_t>(1, d.labels.size()));
     return {loss / n, double(correct) / n};
 }
