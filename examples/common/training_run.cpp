@@ -11,6 +11,10 @@
 #include <streambuf>
 #include <unistd.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace examples {
 using namespace tapegrad;
 
@@ -115,11 +119,31 @@ private:
 };
 }  // namespace
 
+namespace {
+// A training step frees its whole graph (activations, gradients, im2col columns: tens of MB for the
+// CNN) and the next step allocates the same sizes again. glibc's default hands such memory back to
+// the kernel on free (the heap top beyond its trim threshold, or a whole mmap) and takes it back a
+// page at a time, zeroed, on the next step: measured, the CNN trainer took 6.1 million page faults
+// and 72 s per epoch instead of 36 thousand and 55 s. So keep freed memory in the process: the
+// peak resident memory is the same, it just is not returned between steps.
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+    static const bool once = [] {
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);   // blocks up to 32 MiB (glibc's largest) from the heap
+        mallopt(M_TRIM_THRESHOLD, 512 << 20);  // and the heap's free top kept up to 512 MiB
+        return true;
+    }();
+    (void)once;
+#endif
+}
+}  // namespace
+
 TrainingRun::TrainingRun(const RunFlags& flags, std::string title, nn::Module<float>& model, optim::Optimizer<float>& opt,
                          optim::lr_scheduler::Scheduler<float>* sched, Generator& data_order, std::ostream& out,
                          std::ostream& err)
     : flags_(flags), title_(std::move(title)), model_(model), opt_(opt), sched_(sched), order_(data_order), out_(out),
       err_(err), settings_(flags.settings) {
+    keep_freed_memory();
     settings_["--epochs"] = setting(flags.epochs);
     settings_["--seed"] = setting(flags.seed);
     if (distributed::world_size() > 1) settings_["world-size"] = setting(distributed::world_size());
