@@ -51,6 +51,33 @@ template <class F> inline void each_element(std::size_t N, std::size_t C, std::s
         for (std::size_t c = 0; c < C; ++c)
             for (std::size_t i = 0; i < inner; ++i) f((b * C + c) * inner + i, c);
 }
+// Σ f(i) for i < n, in 16 independent lanes (one vector register of floats: the additions
+// vectorise, where a single running sum waits on each add) combined pairwise at the end.
+template <class T, class F> inline T lane_sum(std::size_t n, F f) {
+    constexpr std::size_t L = 16;
+    T acc[L] = {};
+    std::size_t i = 0;
+    for (; i + L <= n; i += L)
+        for (std::size_t j = 0; j < L; ++j) acc[j] += f(i + j);
+    for (std::size_t j = 0; i < n; ++i, ++j) acc[j] += f(i);
+    for (std::size_t w = L / 2; w > 0; w /= 2)
+        for (std::size_t j = 0; j < w; ++j) acc[j] += acc[j + w];
+    return acc[0];
+}
+// Per channel c of an (N, C, inner) tensor: out[c] += Σ f(k, c) over its N·inner elements k.
+// inner = 1 (the (N, C) case): the channel loop is innermost and vectorises as it is; otherwise
+// each (b, c) run of inner contiguous elements is summed in lanes.
+template <class T, class F> inline void channel_sums(std::size_t N, std::size_t C, std::size_t inner, T* out, F f) {
+    if (inner == 1) {
+        each_element(N, C, inner, [&](std::size_t k, std::size_t c) { out[c] += f(k, c); });
+        return;
+    }
+    for (std::size_t b = 0; b < N; ++b)
+        for (std::size_t c = 0; c < C; ++c) {
+            const std::size_t off = (b * C + c) * inner;
+            out[c] += lane_sum<T>(inner, [&](std::size_t i) { return f(off + i, c); });
+        }
+}
 void check_param(const char* what, std::size_t got, std::size_t C) {
     if (got != C)
         throw ShapeError(std::string("batch_norm: ") + what + " should contain " + std::to_string(C) +
@@ -90,18 +117,15 @@ Tensor<T> batch_norm(const Tensor<T>& input, const Tensor<T>& running_mean, cons
     // per-channel statistics used for normalising
     auto mean = std::make_shared<std::vector<T>>(C), invstd = std::make_shared<std::vector<T>>(C);
     std::vector<T> var_unbiased(C);
-    // every loop runs in memory order (b, c, i); each channel's sums still add its values in the
-    // same order (b, then i)
+    // every loop runs in memory order (b, c, i), each channel's sums in lanes (channel_sums)
     if (train) {
         std::vector<T> sum(C, T(0)), m2(C, T(0));
-        T* ps = sum.data();
-        each_element(N, C, inner, [&](std::size_t k, std::size_t c) { ps[c] += px[k]; });
+        channel_sums(N, C, inner, sum.data(), [px](std::size_t k, std::size_t) { return px[k]; });
         for (std::size_t c = 0; c < C; ++c) (*mean)[c] = sum[c] / T(n);
         const T* pm = mean->data();
-        T* pm2 = m2.data();
-        each_element(N, C, inner, [&](std::size_t k, std::size_t c) {
+        channel_sums(N, C, inner, m2.data(), [px, pm](std::size_t k, std::size_t c) {
             const T d = px[k] - pm[c];
-            pm2[c] += d * d;
+            return d * d;
         });
         for (std::size_t c = 0; c < C; ++c) {
             (*invstd)[c] = T(1) / std::sqrt(m2[c] / T(n) + T(opt.eps_));
@@ -151,11 +175,9 @@ Tensor<T> batch_norm(const Tensor<T>& input, const Tensor<T>& running_mean, cons
                       // per channel: Σ g and Σ (x − mean)·g, in memory order
                       std::vector<T> sum(C, T(0)), dot(C, T(0));
                       const T* pm = mean->data();
-                      T *ps = sum.data(), *pd = dot.data();
-                      each_element(N, C, inner, [&](std::size_t k, std::size_t c) {
-                          ps[c] += pg[k];
-                          pd[c] += (px[k] - pm[c]) * pg[k];
-                      });
+                      channel_sums(N, C, inner, sum.data(), [pg](std::size_t k, std::size_t) { return pg[k]; });
+                      channel_sums(N, C, inner, dot.data(),
+                                   [px, pg, pm](std::size_t k, std::size_t c) { return (px[k] - pm[c]) * pg[k]; });
                       if (gx) {
                           // torch's batch_norm_cpu_backward: training, dx = (g − (x − mean)·proj_scale −
                           // grad_mean)·w·invstd with proj_scale = dot·invstd²/n, grad_mean = Σ g/n;
