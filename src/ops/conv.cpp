@@ -102,17 +102,6 @@ template <class T> TAPEGRAD_NO_MEMCPY_CALLS void im2col(const T* x, const ConvGe
             }
 }
 
-// Σ r[0..n) in 8 interleaved partial sums, added up at the end: one fixed order (so results are
-// reproducible), and the compiler keeps the 8 lanes in one vector instead of waiting on each add.
-template <class T> T sum_lanes(const T* r, std::size_t n) {
-    T acc[8] = {};
-    std::size_t k = 0;
-    for (; k + 8 <= n; k += 8)
-        for (std::size_t j = 0; j < 8; ++j) acc[j] += r[k + j];
-    for (std::size_t j = 0; k < n; ++k, ++j) acc[j] += r[k];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
 // The adjoint of im2col: x[c][ih][iw] += cols[…] for every column entry inside the image.
 template <class T> void col2im_add(const T* cols, const ConvGeo& g, T* x, std::size_t ld) {
     for (std::size_t c = 0; c < g.C; ++c)
@@ -250,7 +239,10 @@ Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T
                       T* gb = bias.grad_buffer(acc).data();
                       if (!acc) std::fill(gb, gb + O, T(0));
                       for (std::size_t n = 0; n < N; ++n)
-                          for (std::size_t o = 0; o < O; ++o) gb[o] += sum_lanes(G + (n * O + o) * HoWo, HoWo);
+                          for (std::size_t o = 0; o < O; ++o) {
+                              const T* r = G + (n * O + o) * HoWo;
+                              gb[o] += detail::sum_lanes<T>(HoWo, [r](std::size_t k) { return r[k]; });
+                          }
                   }
                   if (!want_x && !want_w) return;
                   T* gx = nullptr;

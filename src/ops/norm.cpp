@@ -51,22 +51,10 @@ template <class F> inline void each_element(std::size_t N, std::size_t C, std::s
         for (std::size_t c = 0; c < C; ++c)
             for (std::size_t i = 0; i < inner; ++i) f((b * C + c) * inner + i, c);
 }
-// Σ f(i) for i < n, in 16 independent lanes (one vector register of floats: the additions
-// vectorise, where a single running sum waits on each add) combined pairwise at the end.
-template <class T, class F> inline T lane_sum(std::size_t n, F f) {
-    constexpr std::size_t L = 16;
-    T acc[L] = {};
-    std::size_t i = 0;
-    for (; i + L <= n; i += L)
-        for (std::size_t j = 0; j < L; ++j) acc[j] += f(i + j);
-    for (std::size_t j = 0; i < n; ++i, ++j) acc[j] += f(i);
-    for (std::size_t w = L / 2; w > 0; w /= 2)
-        for (std::size_t j = 0; j < w; ++j) acc[j] += acc[j + w];
-    return acc[0];
-}
 // Per channel c of an (N, C, inner) tensor: out[c] += Σ f(k, c) over its N·inner elements k.
 // inner = 1 (the (N, C) case): the channel loop is innermost and vectorises as it is; otherwise
-// each (b, c) run of inner contiguous elements is summed in lanes.
+// each (b, c) run of inner contiguous elements is summed in 16 lanes (detail::sum_lanes: one
+// vector register of floats).
 template <class T, class F> inline void channel_sums(std::size_t N, std::size_t C, std::size_t inner, T* out, F f) {
     if (inner == 1) {
         each_element(N, C, inner, [&](std::size_t k, std::size_t c) { out[c] += f(k, c); });
@@ -75,7 +63,7 @@ template <class T, class F> inline void channel_sums(std::size_t N, std::size_t 
     for (std::size_t b = 0; b < N; ++b)
         for (std::size_t c = 0; c < C; ++c) {
             const std::size_t off = (b * C + c) * inner;
-            out[c] += lane_sum<T>(inner, [&](std::size_t i) { return f(off + i, c); });
+            out[c] += detail::sum_lanes<T, 16>(inner, [&](std::size_t i) { return f(off + i, c); });
         }
 }
 void check_param(const char* what, std::size_t got, std::size_t C) {
