@@ -117,9 +117,7 @@ public:
 private:
     std::string path_;
 };
-}  // namespace
 
-namespace {
 // A training step frees its whole graph (activations, gradients, im2col columns: tens of MB for the
 // CNN) and the next step allocates the same sizes again. glibc's default hands such memory back to
 // the kernel on free (the heap top beyond its trim threshold, or a whole mmap) and takes it back a
@@ -128,12 +126,8 @@ namespace {
 // peak resident memory is the same, it just is not returned between steps.
 void keep_freed_memory() {
 #if defined(__GLIBC__)
-    static const bool once = [] {
-        mallopt(M_MMAP_THRESHOLD, 32 << 20);   // blocks up to 32 MiB (glibc's largest) from the heap
-        mallopt(M_TRIM_THRESHOLD, 512 << 20);  // and the heap's free top kept up to 512 MiB
-        return true;
-    }();
-    (void)once;
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);   // blocks up to 32 MiB (glibc's largest) from the heap
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);  // and the heap's free top kept up to 512 MiB
 #endif
 }
 }  // namespace
